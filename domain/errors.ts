@@ -1,0 +1,62 @@
+/**
+ * Every broken rule is a named error. The catalogue maps each code once to its HTTP status and a
+ * short title; the same code is the Temporal ApplicationFailure `type`, so workflow verdicts and
+ * API answers never depend on message text.
+ */
+export const Errors = {
+  // names
+  NAME_EMPTY: { status: 422, title: 'Server name is empty' },
+  NAME_TOO_LONG: { status: 422, title: 'Server name is too long' },
+  NAME_CONTROL_CHARACTER: { status: 422, title: 'Server name contains a control character' },
+  NAME_RESERVED: { status: 422, title: 'Server name is reserved' },
+  NAME_TAKEN: { status: 409, title: 'Server name is already in use' },
+  // certificates
+  CERTIFICATE_UNREADABLE: { status: 422, title: 'Not an X.509 certificate' },
+  CERTIFICATE_MULTIPLE: { status: 422, title: 'More than one certificate in the file' },
+  CERTIFICATE_CONTAINS_PRIVATE_KEY: { status: 422, title: 'The file contains a private key' },
+  CERTIFICATE_KEY_UNSUPPORTED: { status: 422, title: 'Unsupported public key algorithm' },
+  CERTIFICATE_KEY_TOO_SMALL: { status: 422, title: 'RSA key is too small' },
+  CERTIFICATE_EXPIRED: { status: 422, title: 'Certificate has expired' },
+  CERTIFICATE_NOT_YET_VALID: { status: 422, title: 'Certificate is not yet valid' },
+  CERTIFICATE_LIMIT_REACHED: { status: 409, title: 'Public key certificate limit reached' },
+  // lifecycle
+  LINK_NOT_FOUND: { status: 404, title: 'Not found' },
+  CERTIFICATE_REQUIRED: { status: 409, title: 'No public key certificate uploaded yet' },
+  WRONG_STATE: { status: 409, title: 'Not allowed in the current state' },
+  BUILT_IN_ALREADY_EXISTS: { status: 409, title: 'A built-in device management service already exists' },
+  BUILT_IN_HAS_NO_TOKEN: { status: 409, title: 'A built-in service takes no certificate or token' },
+  // requests
+  BAD_REQUEST: { status: 400, title: 'Malformed request' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  UNAUTHENTICATED: { status: 401, title: 'Missing or invalid API key' },
+  FORBIDDEN: { status: 403, title: 'Missing permission' },
+  NOT_FOUND: { status: 404, title: 'Not found' },
+  CONFLICT: { status: 409, title: 'Conflict' },
+  VALIDATION_FAILED: { status: 422, title: 'Invalid value' },
+  DEPENDENCY_UNAVAILABLE: { status: 503, title: 'A dependency is unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof Errors;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(Errors, value);
+}
+
+/** A broken domain rule: code names the rule, detail says what exactly was wrong. */
+export class DomainError extends Error {
+  readonly code: ErrorCode;
+  readonly detail: string;
+  constructor(code: ErrorCode, detail: string) {
+    super(`${code}: ${detail}`);
+    this.name = 'DomainError';
+    this.code = code;
+    this.detail = detail;
+  }
+  get status(): number {
+    return Errors[this.code].status;
+  }
+  get title(): string {
+    return Errors[this.code].title;
+  }
+}
