@@ -1,0 +1,24 @@
+import * as asn1js from 'asn1js';
+import { readFileSync } from 'node:fs';
+import { parsePublicKeyCertificate, locateCertificateFields } from '/work/main/domain/certificate';
+const c = parsePublicKeyCertificate(readFileSync('/tmp/ctest/c.pem'), new Date());
+const f = locateCertificateFields(c.der)!;
+const issuerAB = Uint8Array.from(c.der.subarray(f.issuer.start, f.issuer.end)).buffer;
+const issuerSchema = asn1js.fromBER(issuerAB).result as asn1js.Sequence;
+function bench(name: string, fn: () => void) { for (let i=0;i<300;i++) fn(); let n = 0; const t0 = performance.now(); while (performance.now() - t0 < 1000) { fn(); n++; } console.log(name, (1e6/n).toFixed(1), 'us'); }
+const set0 = issuerSchema.valueBlock.value[0] as asn1js.Set;
+const seq0 = set0.valueBlock.value[0] as asn1js.Sequence;
+const oid = seq0.valueBlock.value[0]!; const str = seq0.valueBlock.value[1]!;
+bench('oid', () => oid.toBER(false));
+bench('str', () => str.toBER(false));
+bench('seq0', () => seq0.toBER(false));
+bench('set0', () => set0.toBER(false));
+bench('issuer', () => issuerSchema.toBER(false));
+const newOid = new asn1js.ObjectIdentifier({ value: '2.5.4.6' });
+bench('newoid', () => newOid.toBER(false));
+const newStr = new asn1js.PrintableString({ value: 'US' });
+bench('newstr', () => newStr.toBER(false));
+const newSeq = new asn1js.Sequence({ value: [newOid, newStr] });
+bench('newseq', () => newSeq.toBER(false));
+const int = new asn1js.Integer({ value: 5 });
+bench('int', () => int.toBER(false));

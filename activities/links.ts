@@ -1,0 +1,348 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { and, count, eq, isNull, sql } from 'drizzle-orm';
+import { parsePublicKeyCertificate } from '../domain/certificate';
+import { addDuration } from '../domain/durations';
+import { DomainError } from '../domain/errors';
+import type { SecretBox } from '../domain/secret-box';
+import { normalizeServerName } from '../domain/server-name';
+import { generateServiceTokenSecrets } from '../domain/service-token';
+import { recordAudit } from '../db/audit';
+import type { Db } from '../db/client';
+import { uniqueViolation } from '../db/errors';
+import { certificates, links, notifications, serviceTokens } from '../db/schema';
+import type { LinkActivities } from './link-activity-types';
+
+export interface LinkActivityDeps {
+  db: Db;
+  secretBox: SecretBox;
+  maxCertificatesPerOrganization: number;
+  now?: () => Date;
+}
+
+/** A broken rule leaves the activity as a non-retryable failure whose type is the rule's code. */
+function asFailure(err: unknown): unknown {
+  if (err instanceof DomainError) return ApplicationFailure.create({ message: err.detail, type: err.code, nonRetryable: true });
+  return err;
+}
+
+async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw asFailure(err);
+  }
+}
+
+export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
+  const { db, secretBox } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  async function loadLink(linkId: string) {
+    const [row] = await db.select().from(links).where(eq(links.id, linkId));
+    if (!row) throw new DomainError('LINK_NOT_FOUND', 'The device management service does not exist.');
+    return row;
+  }
+
+  return {
+    createLinkRecord: (input) =>
+      guard(async () => {
+        const name = normalizeServerName(input.serverName);
+        const existing = await db.select({ serverName: links.serverName }).from(links).where(eq(links.id, input.linkId));
+        if (existing[0]) return { serverName: existing[0].serverName }; // retried after commit
+        try {
+          await db.transaction(async (tx) => {
+            await tx.insert(links).values({
+              id: input.linkId,
+              orgId: input.orgId,
+              serverName: name.display,
+              nameKey: name.key,
+              serverType: input.serverType,
+              allowReleaseDevices: input.allowReleaseDevices,
+              linkState: input.serverType === 'BUILT_IN' ? 'ACTIVE' : 'PENDING_CERTIFICATE',
+              createdBy: input.actorUserId,
+            });
+            await recordAudit(tx, {
+              id: input.operationId,
+              orgId: input.orgId,
+              actorUserId: input.actorUserId,
+              actor: 'user',
+              action: 'mdmServer.create',
+              linkId: input.linkId,
+              outcome: 'SUCCESS',
+              detail: { serverName: name.display, serverType: input.serverType, allowReleaseDevices: input.allowReleaseDevices },
+            });
+          });
+        } catch (err) {
+          const constraint = uniqueViolation(err);
+          if (constraint === 'links_org_name_live') {
+            throw new DomainError('NAME_TAKEN', `A device management service named "${name.display}" already exists in this organization (names are compared without regard to case).`);
+          }
+          if (constraint === 'links_org_built_in_live') {
+            throw new DomainError('BUILT_IN_ALREADY_EXISTS', 'This organization already has its built-in device management service; there can be only one.');
+          }
+          throw err;
+        }
+        return { serverName: name.display };
+      }),
+
+    ingestCertificate: (input) =>
+      guard(async () => {
+        const der = Buffer.from(input.derBase64, 'base64');
+        const parsed = parsePublicKeyCertificate(der, now());
+        await db.transaction(async (tx) => {
+          const [already] = await tx.select({ id: certificates.id }).from(certificates).where(eq(certificates.id, input.certificateId));
+          if (already) return;
+          // One organization's uploads take turns, so concurrent uploads cannot pass the limit together.
+          await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${input.orgId}))`);
+          const [held] = await tx
+            .select({ n: count() })
+            .from(certificates)
+            .innerJoin(links, eq(links.id, certificates.linkId))
+            .where(and(eq(certificates.orgId, input.orgId), isNull(links.deletedAt)));
+          if ((held?.n ?? 0) >= deps.maxCertificatesPerOrganization) {
+            throw new DomainError(
+              'CERTIFICATE_LIMIT_REACHED',
+              `This organization already holds ${deps.maxCertificatesPerOrganization} public key certificates, the most allowed; delete device management services you no longer use.`,
+            );
+          }
+          const at = now();
+          await tx
+            .update(certificates)
+            .set({ supersededAt: at })
+            .where(and(eq(certificates.linkId, input.linkId), isNull(certificates.supersededAt)));
+          await tx.insert(certificates).values({
+            id: input.certificateId,
+            linkId: input.linkId,
+            orgId: input.orgId,
+            der: parsed.der,
+            fingerprintSha256: parsed.fingerprintSha256,
+            subject: parsed.subject,
+            issuer: parsed.issuer,
+            serialNumber: parsed.serialNumberHex,
+            notBefore: parsed.notBefore,
+            notAfter: parsed.notAfter,
+            keyBits: parsed.keyBits,
+            uploadedBy: input.actorUserId,
+            uploadedAt: at,
+          });
+          await tx
+            .update(links)
+            .set({ certificateId: input.certificateId, linkState: input.nextState, replacementReason: input.replacementReason, updatedAt: at })
+            .where(eq(links.id, input.linkId));
+          await recordAudit(tx, {
+            id: input.operationId,
+            orgId: input.orgId,
+            actorUserId: input.actorUserId,
+            actor: 'user',
+            action: 'mdmServer.publicKeyCertificate.upload',
+            linkId: input.linkId,
+            outcome: 'SUCCESS',
+            detail: { fingerprintSha256: parsed.fingerprintSha256, subject: parsed.subject, linkState: input.nextState },
+          });
+        });
+      }),
+
+    issueServiceToken: (input) =>
+      guard(async () => {
+        const [existing] = await db.select().from(serviceTokens).where(eq(serviceTokens.id, input.tokenId));
+        if (existing) return { issuedAtMs: existing.issuedAt.getTime(), expiresAtMs: existing.expiresAt.getTime() };
+        // Whole seconds: the token's access_token_expiry is RFC 3339 without fractions.
+        const issuedAt = new Date(Math.floor(now().getTime() / 1000) * 1000);
+        const expiresAt = new Date(addDuration(issuedAt.getTime(), input.tokenValidity));
+        const secrets = generateServiceTokenSecrets(expiresAt);
+        await db.transaction(async (tx) => {
+          await tx
+            .update(serviceTokens)
+            .set({ status: 'SUPERSEDED', endedAt: issuedAt, endedReason: 'NEW_TOKEN_DOWNLOADED' })
+            .where(and(eq(serviceTokens.linkId, input.linkId), eq(serviceTokens.status, 'ACTIVE')));
+          await tx.insert(serviceTokens).values({
+            id: input.tokenId,
+            linkId: input.linkId,
+            orgId: input.orgId,
+            certificateId: input.certificateId,
+            consumerKey: secrets.consumerKey,
+            accessToken: secrets.accessToken,
+            consumerSecretEnc: secretBox.seal(secrets.consumerSecret),
+            accessSecretEnc: secretBox.seal(secrets.accessSecret),
+            issuedAt,
+            expiresAt,
+            downloadedBy: input.actorUserId,
+            status: 'ACTIVE',
+          });
+          await tx
+            .update(links)
+            .set({ tokenId: input.tokenId, linkState: 'AWAITING_INSTALLATION', replacementReason: null, updatedAt: issuedAt })
+            .where(eq(links.id, input.linkId));
+          await recordAudit(tx, {
+            id: input.operationId,
+            orgId: input.orgId,
+            actorUserId: input.actorUserId,
+            actor: 'user',
+            action: 'mdmServer.serviceToken.download',
+            linkId: input.linkId,
+            outcome: 'SUCCESS',
+            detail: { tokenId: input.tokenId, expiresDateTime: expiresAt.toISOString() },
+          });
+        });
+        return { issuedAtMs: issuedAt.getTime(), expiresAtMs: expiresAt.getTime() };
+      }),
+
+    recordInstallation: (input) =>
+      guard(async () => {
+        const at = now();
+        await db.transaction(async (tx) => {
+          await tx
+            .update(serviceTokens)
+            .set({ installedAt: at })
+            .where(and(eq(serviceTokens.id, input.tokenId), isNull(serviceTokens.installedAt)));
+          await tx
+            .update(links)
+            .set({ linkState: input.nextState, updatedAt: at })
+            .where(and(eq(links.id, input.linkId), eq(links.tokenId, input.tokenId), isNull(links.deletedAt)));
+          await recordAudit(tx, {
+            id: input.operationId,
+            orgId: input.orgId,
+            actorUserId: null,
+            actor: 'mdm',
+            action: 'mdmServer.serviceToken.install',
+            linkId: input.linkId,
+            outcome: 'SUCCESS',
+            detail: { tokenId: input.tokenId },
+          });
+        });
+      }),
+
+    expireServiceToken: (input) =>
+      guard(async () => {
+        const at = now();
+        await db.transaction(async (tx) => {
+          await tx
+            .update(serviceTokens)
+            .set({ status: 'EXPIRED', endedAt: at, endedReason: 'EXPIRED' })
+            .where(and(eq(serviceTokens.id, input.tokenId), eq(serviceTokens.status, 'ACTIVE')));
+          await tx
+            .update(links)
+            .set({ linkState: input.nextState, replacementReason: null, updatedAt: at })
+            .where(and(eq(links.id, input.linkId), eq(links.tokenId, input.tokenId), isNull(links.deletedAt)));
+          await recordAudit(tx, {
+            id: input.operationId,
+            orgId: input.orgId,
+            actorUserId: null,
+            actor: 'service',
+            action: 'mdmServer.serviceToken.expire',
+            linkId: input.linkId,
+            outcome: 'SUCCESS',
+            detail: { tokenId: input.tokenId },
+          });
+        });
+      }),
+
+    requireReplacement: (input) =>
+      guard(async () => {
+        const at = now();
+        await db.transaction(async (tx) => {
+          if (input.tokenId) {
+            await tx
+              .update(serviceTokens)
+              .set({ status: 'REVOKED', endedAt: at, endedReason: input.reason })
+              .where(and(eq(serviceTokens.id, input.tokenId), eq(serviceTokens.status, 'ACTIVE')));
+          }
+          await tx
+            .update(links)
+            .set({ linkState: 'REPLACEMENT_REQUIRED', replacementReason: input.reason, updatedAt: at })
+            .where(and(eq(links.id, input.linkId), isNull(links.deletedAt)));
+          await recordAudit(tx, {
+            id: input.operationId,
+            orgId: input.orgId,
+            actorUserId: null,
+            actor: 'service',
+            action: 'mdmServer.replacementRequired',
+            linkId: input.linkId,
+            outcome: 'SUCCESS',
+            detail: { tokenId: input.tokenId, reason: input.reason },
+          });
+        });
+      }),
+
+    notify: (input) =>
+      guard(async () => {
+        const link = await loadLink(input.linkId);
+        // One notification per (token, kind, detail): a retried or replayed timer adds nothing.
+        const dedupeKey = [input.linkId, input.tokenId ?? '-', input.kind, ...Object.values(input.detail).map(String)].join(':');
+        await db
+          .insert(notifications)
+          .values({
+            id: input.operationId,
+            orgId: input.orgId,
+            linkId: input.linkId,
+            tokenId: input.tokenId,
+            kind: input.kind,
+            dedupeKey,
+            payload: { serverName: link.serverName, linkState: link.linkState, ...input.detail },
+          })
+          .onConflictDoNothing();
+      }),
+
+    updateLinkRecord: (input) =>
+      guard(async () => {
+        const link = await loadLink(input.linkId);
+        const name = input.serverName === undefined ? undefined : normalizeServerName(input.serverName);
+        const at = now();
+        try {
+          await db.transaction(async (tx) => {
+            await tx
+              .update(links)
+              .set({
+                ...(name ? { serverName: name.display, nameKey: name.key } : {}),
+                ...(input.allowReleaseDevices === undefined ? {} : { allowReleaseDevices: input.allowReleaseDevices }),
+                updatedAt: at,
+              })
+              .where(and(eq(links.id, input.linkId), isNull(links.deletedAt)));
+            await recordAudit(tx, {
+              id: input.operationId,
+              orgId: input.orgId,
+              actorUserId: input.actorUserId,
+              actor: 'user',
+              action: 'mdmServer.update',
+              linkId: input.linkId,
+              outcome: 'SUCCESS',
+              detail: {
+                ...(name ? { serverName: name.display, previousServerName: link.serverName } : {}),
+                ...(input.allowReleaseDevices === undefined ? {} : { allowReleaseDevices: input.allowReleaseDevices }),
+              },
+            });
+          });
+        } catch (err) {
+          if (uniqueViolation(err) === 'links_org_name_live' && name) {
+            throw new DomainError('NAME_TAKEN', `A device management service named "${name.display}" already exists in this organization (names are compared without regard to case).`);
+          }
+          throw err;
+        }
+        return { serverName: name?.display ?? link.serverName };
+      }),
+
+    deleteLinkRecord: (input) =>
+      guard(async () => {
+        const at = now();
+        await db.transaction(async (tx) => {
+          await tx
+            .update(serviceTokens)
+            .set({ status: 'REVOKED', endedAt: at, endedReason: 'LINK_DELETED' })
+            .where(and(eq(serviceTokens.linkId, input.linkId), eq(serviceTokens.status, 'ACTIVE')));
+          await tx
+            .update(links)
+            .set({ linkState: 'DELETED', deletedAt: at, updatedAt: at })
+            .where(and(eq(links.id, input.linkId), isNull(links.deletedAt)));
+          await recordAudit(tx, {
+            id: input.operationId,
+            orgId: input.orgId,
+            actorUserId: input.actorUserId,
+            actor: 'user',
+            action: 'mdmServer.delete',
+            linkId: input.linkId,
+            outcome: 'SUCCESS',
+          });
+        });
+      }),
+  };
+}

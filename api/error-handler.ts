@@ -1,0 +1,54 @@
+import type { ErrorRequestHandler } from 'express';
+import { ServiceError, WorkflowUpdateFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { DomainError, isErrorCode } from '../domain/errors';
+import { isConnectionError } from '../db/errors';
+import type { Logger } from '../runtime/logger';
+import { sendProblem } from './problem';
+
+/** gRPC status codes meaning "Temporal could not be reached or did not answer in time". */
+const UNAVAILABLE_GRPC = new Set([4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */, 1 /* CANCELLED */]);
+
+function grpcCode(err: unknown): number | undefined {
+  let current: unknown = err;
+  for (let i = 0; i < 4 && current && typeof current === 'object'; i++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Maps every error to a JSON:API error; 500 only for our own bugs, never with a stack trace. */
+export function createErrorHandler(log: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, next) => {
+    if (res.headersSent) return next(err);
+    if (err instanceof DomainError) return sendProblem(res, err.code, err.detail);
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && isErrorCode(err.cause.type)) {
+      return sendProblem(res, err.cause.type, err.cause.message);
+    }
+    if (err instanceof WorkflowNotFoundError) return sendProblem(res, 'NOT_FOUND', 'The device management service does not exist.');
+    const bodyError = err as { type?: unknown; status?: unknown; code?: unknown; field?: unknown };
+    if (bodyError.type === 'entity.too.large' || bodyError.code === 'LIMIT_FILE_SIZE') {
+      return sendProblem(res, 'PAYLOAD_TOO_LARGE', 'The request body is larger than the 1 MB this endpoint accepts.');
+    }
+    if (bodyError.type === 'entity.parse.failed') return sendProblem(res, 'BAD_REQUEST', 'The request body is not valid JSON.');
+    if (typeof bodyError.code === 'string' && bodyError.code.startsWith('LIMIT_')) {
+      return sendProblem(res, 'BAD_REQUEST', 'The multipart body is malformed or has unexpected fields; send one file in the field "certificate".');
+    }
+    if (typeof bodyError.status === 'number' && bodyError.status >= 400 && bodyError.status < 500) {
+      return sendProblem(res, 'BAD_REQUEST', 'The request could not be read.');
+    }
+    if (isConnectionError(err)) {
+      log.warn({ err: { message: (err as Error).message }, reqId: req.id }, 'database unavailable');
+      return sendProblem(res, 'DEPENDENCY_UNAVAILABLE', 'The database is unavailable; retry shortly.', { retryAfterSeconds: 5 });
+    }
+    const code = grpcCode(err);
+    if (err instanceof ServiceError || (code !== undefined && UNAVAILABLE_GRPC.has(code))) {
+      log.warn({ err: { message: (err as Error).message }, reqId: req.id }, 'temporal unavailable');
+      return sendProblem(res, 'DEPENDENCY_UNAVAILABLE', 'The workflow service (Temporal) is unavailable or slow; retry shortly.', { retryAfterSeconds: 5 });
+    }
+    log.error({ err, reqId: req.id }, 'unhandled error');
+    res.status(500).json({ errors: [{ status: '500', code: 'INTERNAL', title: 'Internal error', detail: `Something went wrong on our side (request ${String(req.id)}).` }] });
+  };
+}

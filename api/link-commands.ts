@@ -1,0 +1,88 @@
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import {
+  createLinkUpdate,
+  deleteLinkUpdate,
+  issueTokenUpdate,
+  linkWorkflow,
+  tokenInstalledSignal,
+  tokenRevokedSignal,
+  updateLinkUpdate,
+  uploadCertificateUpdate,
+} from '../workflows/link';
+import type {
+  CreateLinkRequest,
+  DeleteLinkRequest,
+  IssueTokenRequest,
+  IssueTokenResult,
+  LifecycleDurations,
+  TokenRevokedSignal,
+  UpdateLinkRequest,
+  UploadCertificateRequest,
+} from '../workflows/link-types';
+import { linkWorkflowId } from '../workflows/link-types';
+import { LinkStateAttribute, OrganizationIdAttribute, ServerNameAttribute } from '../workflows/search-attributes';
+
+/** What the API asks of link workflows; the router depends on this, tests can stub it. */
+export interface LinkCommands {
+  create(orgId: string, linkId: string, request: CreateLinkRequest): Promise<void>;
+  uploadCertificate(linkId: string, request: UploadCertificateRequest): Promise<void>;
+  issueToken(linkId: string, request: IssueTokenRequest): Promise<IssueTokenResult>;
+  update(linkId: string, request: UpdateLinkRequest): Promise<void>;
+  delete(linkId: string, request: DeleteLinkRequest): Promise<void>;
+  tokenInstalled(linkId: string, tokenId: string): Promise<void>;
+  tokenRevoked(linkId: string, signal: TokenRevokedSignal): Promise<void>;
+}
+
+export interface LinkCommandsOptions {
+  client: Client;
+  taskQueue: string;
+  durations: LifecycleDurations;
+  /** How long an API request waits for the workflow's verdict before answering 503. */
+  updateTimeoutMs: number;
+}
+
+export function createLinkCommands(options: LinkCommandsOptions): LinkCommands {
+  const { client, taskQueue, durations } = options;
+  const bounded = <T>(fn: () => Promise<T>) => client.withDeadline(Date.now() + options.updateTimeoutMs, fn);
+  const handle = (linkId: string) => client.workflow.getHandle<typeof linkWorkflow>(linkWorkflowId(linkId));
+
+  return {
+    async create(orgId, linkId, request) {
+      const startWorkflowOperation = new WithStartWorkflowOperation(linkWorkflow, {
+        workflowId: linkWorkflowId(linkId),
+        taskQueue,
+        args: [{ linkId, orgId, durations }],
+        // The same link id (same Idempotency-Key) reaches the running workflow instead of a second one.
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        typedSearchAttributes: [
+          { key: OrganizationIdAttribute, value: orgId },
+          { key: ServerNameAttribute, value: request.serverName },
+          { key: LinkStateAttribute, value: 'PENDING_CERTIFICATE' },
+        ],
+        staticSummary: `Device management service link ${linkId}`,
+        staticDetails: `Lifecycle of one linked ${request.serverType === 'BUILT_IN' ? 'built-in' : 'external'} device management service: certificate, service tokens, installation, reminders, expiry, replacement.`,
+      });
+      await bounded(() =>
+        client.workflow.executeUpdateWithStart(createLinkUpdate, { args: [request], updateId: 'create', startWorkflowOperation }),
+      );
+    },
+    async uploadCertificate(linkId, request) {
+      await bounded(() => handle(linkId).executeUpdate(uploadCertificateUpdate, { args: [request], updateId: `certificate-${request.certificateId}` }));
+    },
+    issueToken(linkId, request) {
+      return bounded(() => handle(linkId).executeUpdate(issueTokenUpdate, { args: [request], updateId: `token-${request.tokenId}` }));
+    },
+    async update(linkId, request) {
+      await bounded(() => handle(linkId).executeUpdate(updateLinkUpdate, { args: [request] }));
+    },
+    async delete(linkId, request) {
+      await bounded(() => handle(linkId).executeUpdate(deleteLinkUpdate, { args: [request], updateId: 'delete' }));
+    },
+    async tokenInstalled(linkId, tokenId) {
+      await handle(linkId).signal(tokenInstalledSignal, { tokenId });
+    },
+    async tokenRevoked(linkId, signal) {
+      await handle(linkId).signal(tokenRevokedSignal, signal);
+    },
+  };
+}

@@ -1,0 +1,261 @@
+import { createHash, randomUUID } from 'node:crypto';
+import express, { Router, type Request } from 'express';
+import multer from 'multer';
+import { and, eq, isNull, ne } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Db } from '../db/client';
+import { findLinkView, listLinkViews, type LinkView } from '../db/link-views';
+import { certificates, idempotencyKeys, links, serviceTokens } from '../db/schema';
+import { parsePublicKeyCertificate } from '../domain/certificate';
+import type { SecretBox } from '../domain/secret-box';
+import { normalizeServerName } from '../domain/server-name';
+import { buildServiceTokenP7m, serviceTokenFileName } from '../domain/service-token';
+import { principalOf, requirePermission } from './auth';
+import { readAttributes } from './body';
+import type { LinkCommands } from './link-commands';
+import { problem } from './problem';
+import { mdmServerResource, serviceTokenAttributes } from './serialize';
+
+export interface MdmServersDeps {
+  db: Db;
+  commands: LinkCommands;
+  secretBox: SecretBox;
+  now?: () => Date;
+}
+
+export const MAX_CERTIFICATE_BYTES = 1024 * 1024;
+const CERTIFICATE_TYPES = ['application/x-pem-file', 'application/pkix-cert', 'application/x-x509-ca-cert', 'application/octet-stream', 'text/plain'];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A link id derived from the Idempotency-Key: the repeat reaches the same workflow id. */
+function idFromKey(orgId: string, scope: string, key: string): string {
+  const h = createHash('sha256').update(`${orgId}\n${scope}\n${key}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+function idempotencyKeyOf(req: Request): string | undefined {
+  const key = req.get('idempotency-key');
+  if (key === undefined) return undefined;
+  if (key.length < 1 || key.length > 255) throw problem('BAD_REQUEST', 'Idempotency-Key must be 1 to 255 characters.');
+  return key;
+}
+
+export function mdmServersRouter(deps: MdmServersDeps): Router {
+  const { db, commands, secretBox } = deps;
+  const now = deps.now ?? (() => new Date());
+  const router = Router();
+  const json = express.json({ limit: MAX_CERTIFICATE_BYTES, type: ['application/json', 'application/vnd.api+json'] });
+  const raw = express.raw({ limit: MAX_CERTIFICATE_BYTES, type: CERTIFICATE_TYPES });
+  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: MAX_CERTIFICATE_BYTES, files: 1, fields: 5 } });
+
+  async function liveLink(req: Request): Promise<LinkView> {
+    const param: unknown = req.params.id;
+    const id = typeof param === 'string' ? param : '';
+    const view = UUID.test(id) ? await findLinkView(db, principalOf(req).orgId, id) : undefined;
+    if (!view) throw problem('NOT_FOUND', `No device management service with id "${id.slice(0, 64)}" exists in your organization.`);
+    return view;
+  }
+
+  async function assertNameFree(orgId: string, nameKey: string, display: string, exceptLinkId?: string): Promise<void> {
+    const [clash] = await db
+      .select({ id: links.id })
+      .from(links)
+      .where(and(eq(links.orgId, orgId), eq(links.nameKey, nameKey), isNull(links.deletedAt), ...(exceptLinkId ? [ne(links.id, exceptLinkId)] : [])));
+    if (clash) {
+      throw problem('NAME_TAKEN', `A device management service named "${display}" already exists in this organization (names are compared without regard to case).`);
+    }
+  }
+
+  router.get('/', requirePermission('dms.view'), async (req, res) => {
+    const query = z
+      .object({
+        limit: z.coerce.number().int().min(1).max(1000).default(100),
+        cursor: z.string().regex(/^\d{1,15}_[0-9a-f-]{36}$/).optional(),
+        sort: z.enum(['createdDateTime', 'tokenExpiry', 'serviceToken.expiresDateTime']).default('createdDateTime'),
+        'filter[expiringWithinDays]': z.coerce.number().int().min(0).max(3660).optional(),
+      })
+      .safeParse(req.query);
+    if (!query.success) {
+      const issue = query.error.issues[0];
+      throw problem('BAD_REQUEST', `Query parameter ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}.`);
+    }
+    const q = query.data;
+    const sort = q.sort === 'createdDateTime' ? 'createdDateTime' : 'tokenExpiry';
+    const [key, id] = q.cursor ? q.cursor.split('_') : [];
+    const views = await listLinkViews(db, principalOf(req).orgId, {
+      limit: q.limit + 1,
+      after: key && id ? { key: Number(key), id } : undefined,
+      expiringWithinDays: q['filter[expiringWithinDays]'],
+      sort,
+      now: now(),
+    });
+    const page = views.slice(0, q.limit);
+    const last = page[page.length - 1];
+    const nextKey = last ? (sort === 'tokenExpiry' ? last.serviceToken?.expiresAt.getTime() ?? 8.64e15 : last.createdAt.getTime()) : 0;
+    const next = views.length > q.limit && last ? `${nextKey}_${last.id}` : undefined;
+    res.json({
+      data: page.map(mdmServerResource),
+      meta: { paging: { limit: q.limit, nextCursor: next ?? null } },
+      links: { self: req.originalUrl, ...(next ? { next: `/v1/mdmServers?limit=${q.limit}&sort=${q.sort}&cursor=${next}` } : {}) },
+    });
+  });
+
+  router.post('/', requirePermission('dms.add'), json, async (req, res) => {
+    const principal = principalOf(req);
+    const attrs = readAttributes(req, 'mdmServers', {
+      serverName: z.string({ error: 'serverName is required' }),
+      serverType: z.enum(['MDM', 'BUILT_IN']).default('MDM'),
+      allowReleaseDevices: z.boolean().default(false),
+      publicKeyCertificate: z.string().max(MAX_CERTIFICATE_BYTES).optional(),
+    });
+    // Every rule that needs no database is checked before anything starts: a refusal leaves nothing behind.
+    const name = normalizeServerName(attrs.serverName);
+    if (attrs.serverType === 'BUILT_IN' && attrs.publicKeyCertificate) {
+      throw problem('BUILT_IN_HAS_NO_TOKEN', 'A built-in device management service takes no public key certificate.');
+    }
+    const certificate = attrs.publicKeyCertificate
+      ? parsePublicKeyCertificate(Buffer.from(attrs.publicKeyCertificate, 'utf8'), now())
+      : undefined;
+
+    const key = idempotencyKeyOf(req);
+    const requestHash = createHash('sha256').update(JSON.stringify(attrs)).digest('hex');
+    const linkId = key ? idFromKey(principal.orgId, 'mdmServers.create', key) : randomUUID();
+    if (key) {
+      const [seen] = await db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.orgId, principal.orgId), eq(idempotencyKeys.key, key)));
+      if (seen && seen.requestHash !== requestHash) {
+        throw problem('CONFLICT', 'This Idempotency-Key was already used with a different request.');
+      }
+      const existing = seen ? await findLinkView(db, principal.orgId, seen.linkId) : undefined;
+      if (existing) {
+        res.status(201).location(`/v1/mdmServers/${existing.id}`).json({ data: mdmServerResource(existing) });
+        return;
+      }
+    }
+    await assertNameFree(principal.orgId, name.key, name.display, linkId);
+    if (attrs.serverType === 'BUILT_IN') {
+      const [builtIn] = await db
+        .select({ id: links.id })
+        .from(links)
+        .where(and(eq(links.orgId, principal.orgId), eq(links.serverType, 'BUILT_IN'), isNull(links.deletedAt), ne(links.id, linkId)));
+      if (builtIn) throw problem('BUILT_IN_ALREADY_EXISTS', 'This organization already has its built-in device management service; there can be only one.');
+    }
+
+    await commands.create(principal.orgId, linkId, {
+      serverName: name.display,
+      serverType: attrs.serverType,
+      allowReleaseDevices: attrs.allowReleaseDevices,
+      actorUserId: principal.userId,
+      ...(certificate ? { certificate: { certificateId: randomUUID(), derBase64: certificate.der.toString('base64') } } : {}),
+    });
+    if (key) {
+      await db.insert(idempotencyKeys).values({ orgId: principal.orgId, key, requestHash, linkId }).onConflictDoNothing();
+    }
+    const view = await findLinkView(db, principal.orgId, linkId);
+    if (!view) throw problem('NOT_FOUND', 'The device management service was deleted while it was being created.');
+    res.status(201).location(`/v1/mdmServers/${view.id}`).json({ data: mdmServerResource(view) });
+  });
+
+  router.get('/:id', requirePermission('dms.view'), async (req, res) => {
+    res.json({ data: mdmServerResource(await liveLink(req)) });
+  });
+
+  router.patch('/:id', requirePermission('dms.add'), json, async (req, res) => {
+    const principal = principalOf(req);
+    const view = await liveLink(req);
+    const attrs = readAttributes(req, 'mdmServers', {
+      serverName: z.string().optional(),
+      allowReleaseDevices: z.boolean().optional(),
+    });
+    const name = attrs.serverName === undefined ? undefined : normalizeServerName(attrs.serverName);
+    if (name) await assertNameFree(principal.orgId, name.key, name.display, view.id);
+    if (name || attrs.allowReleaseDevices !== undefined) {
+      await commands.update(view.id, {
+        ...(name ? { serverName: name.display } : {}),
+        ...(attrs.allowReleaseDevices === undefined ? {} : { allowReleaseDevices: attrs.allowReleaseDevices }),
+        actorUserId: principal.userId,
+      });
+    }
+    const updated = await findLinkView(db, principal.orgId, view.id);
+    if (!updated) throw problem('NOT_FOUND', 'The device management service was deleted.');
+    res.json({ data: mdmServerResource(updated) });
+  });
+
+  router.delete('/:id', requirePermission('dms.delete'), async (req, res) => {
+    const view = await liveLink(req);
+    await commands.delete(view.id, { actorUserId: principalOf(req).userId });
+    res.status(204).end();
+  });
+
+  router.put('/:id/publicKeyCertificate', requirePermission('dms.manageTokens'), upload.single('certificate'), raw, async (req, res) => {
+    const principal = principalOf(req);
+    const view = await liveLink(req);
+    let bytes: Buffer | undefined;
+    if (req.is('multipart/form-data')) {
+      bytes = req.file?.buffer;
+      if (!bytes) throw problem('BAD_REQUEST', 'Send the certificate file in the multipart field "certificate".');
+    } else if (Buffer.isBuffer(req.body)) {
+      bytes = req.body;
+    } else {
+      throw problem(
+        'BAD_REQUEST',
+        'Send the certificate as application/x-pem-file (PEM), application/pkix-cert (DER) or multipart/form-data (field "certificate").',
+      );
+    }
+    if (bytes.length === 0) throw problem('CERTIFICATE_UNREADABLE', 'The uploaded file is empty.');
+    if (view.serverType === 'BUILT_IN') {
+      throw problem('BUILT_IN_HAS_NO_TOKEN', 'A built-in device management service takes no public key certificate.');
+    }
+    const parsed = parsePublicKeyCertificate(bytes, now());
+    await commands.uploadCertificate(view.id, {
+      certificateId: randomUUID(),
+      derBase64: parsed.der.toString('base64'),
+      actorUserId: principal.userId,
+    });
+    const updated = await findLinkView(db, principal.orgId, view.id);
+    if (!updated) throw problem('NOT_FOUND', 'The device management service was deleted.');
+    res.json({ data: mdmServerResource(updated) });
+  });
+
+  router.post('/:id/serviceToken', requirePermission('dms.manageTokens'), async (req, res) => {
+    const principal = principalOf(req);
+    const view = await liveLink(req);
+    if (view.serverType === 'BUILT_IN') {
+      throw problem('BUILT_IN_HAS_NO_TOKEN', 'A built-in device management service takes no service token.');
+    }
+    if (!view.certificate) {
+      throw problem('CERTIFICATE_REQUIRED', 'Upload the public key certificate of the device management service before downloading a service token.');
+    }
+    const key = idempotencyKeyOf(req);
+    const tokenId = key ? idFromKey(principal.orgId, `serviceToken:${view.id}`, key) : randomUUID();
+    await commands.issueToken(view.id, { tokenId, actorUserId: principal.userId });
+    const [token] = await db
+      .select({ token: serviceTokens, der: certificates.der })
+      .from(serviceTokens)
+      .innerJoin(certificates, eq(certificates.id, serviceTokens.certificateId))
+      .where(and(eq(serviceTokens.id, tokenId), eq(serviceTokens.orgId, principal.orgId)));
+    if (!token) throw problem('NOT_FOUND', 'The service token was not found.');
+    const p7m = buildServiceTokenP7m(token.der, {
+      consumerKey: token.token.consumerKey,
+      consumerSecret: secretBox.open(token.token.consumerSecretEnc),
+      accessToken: token.token.accessToken,
+      accessSecret: secretBox.open(token.token.accessSecretEnc),
+      accessTokenExpiry: token.token.expiresAt,
+    });
+    const fileName = serviceTokenFileName(view.serverName, token.token.issuedAt);
+    res
+      .status(200)
+      .type('application/pkcs7-mime')
+      .setHeader('Content-Disposition', `attachment; filename="${fileName.replace(/["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(fileName)}`)
+      .setHeader('Cache-Control', 'no-store')
+      .setHeader('X-Service-Token-Id', tokenId)
+      .send(p7m);
+  });
+
+  router.get('/:id/serviceToken', requirePermission('dms.view'), async (req, res) => {
+    const view = await liveLink(req);
+    if (!view.serviceToken) throw problem('NOT_FOUND', 'No service token has been downloaded for this device management service yet.');
+    res.json({ data: { type: 'serviceTokens', id: view.serviceToken.id, attributes: serviceTokenAttributes(view.serviceToken) } });
+  });
+
+  return router;
+}

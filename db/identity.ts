@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { and, eq, isNull } from 'drizzle-orm';
+import { apiKeyPrefix, generateApiKey, hashApiKey } from '../domain/api-key';
+import { BUILT_IN_ROLES, isBuiltInRole, isPermission, type Permission } from '../domain/permissions';
+import type { Db } from './client';
+import { apiKeys, organizations, roles, users } from './schema';
+
+export interface Principal {
+  userId: string;
+  orgId: string;
+  userName: string;
+  role: string;
+  permissions: ReadonlySet<Permission>;
+  apiKeyId: string;
+}
+
+/** Resolves a bearer API key to its user, or undefined for an unknown, revoked or departed one. */
+export async function findPrincipalByApiKey(db: Db, key: string): Promise<Principal | undefined> {
+  const [row] = await db
+    .select({ keyId: apiKeys.id, userId: users.id, orgId: users.orgId, userName: users.name, role: users.role })
+    .from(apiKeys)
+    .innerJoin(users, eq(users.id, apiKeys.userId))
+    .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt), isNull(users.departedAt)));
+  if (!row) return undefined;
+  const permissions = await permissionsOfRole(db, row.orgId, row.role);
+  // Last-used time is advisory: do not fail or slow the request on it.
+  void db.update(apiKeys).set({ lastUsedAt: new Date() }).where(eq(apiKeys.id, row.keyId)).catch(() => undefined);
+  return { userId: row.userId, orgId: row.orgId, userName: row.userName, role: row.role, permissions, apiKeyId: row.keyId };
+}
+
+export async function permissionsOfRole(db: Db, orgId: string, role: string): Promise<ReadonlySet<Permission>> {
+  if (isBuiltInRole(role)) return new Set(BUILT_IN_ROLES[role]);
+  const [custom] = await db.select().from(roles).where(and(eq(roles.id, role), eq(roles.orgId, orgId)));
+  return new Set((custom?.permissions ?? []).filter(isPermission));
+}
+
+export interface NewOrganization {
+  name: string;
+  email?: string;
+  phone?: string;
+  address?: string;
+  adminName: string;
+  adminEmail: string;
+  /** Use exactly this key (BOOTSTRAP_ADMIN_API_KEY); otherwise one is generated. */
+  apiKey?: string;
+  orgId?: string;
+}
+
+/** Creates an organization with its first Administrator and returns the key (shown once). */
+export async function createOrganizationWithAdmin(db: Db, input: NewOrganization) {
+  const orgId = input.orgId ?? randomUUID();
+  const userId = randomUUID();
+  const apiKey = input.apiKey ?? generateApiKey();
+  await db.transaction(async (tx) => {
+    await tx.insert(organizations).values({
+      id: orgId,
+      name: input.name,
+      email: input.email ?? input.adminEmail,
+      phone: input.phone ?? '',
+      address: input.address ?? '',
+    });
+    await tx.insert(users).values({ id: userId, orgId, name: input.adminName, email: input.adminEmail, role: 'Administrator' });
+    await tx.insert(apiKeys).values({
+      id: randomUUID(),
+      userId,
+      orgId,
+      keyHash: hashApiKey(apiKey),
+      prefix: apiKeyPrefix(apiKey),
+      isBootstrap: input.apiKey !== undefined,
+    });
+  });
+  return { orgId, userId, apiKey };
+}
+
+/** The default organization of embedded mode and BOOTSTRAP_ADMIN_API_KEY. */
+export const DEFAULT_ORGANIZATION_ID = '00000000-0000-4000-8000-000000000001';
+
+/**
+ * Makes sure an Administrator of the default organization holds `apiKey` (when given) or any key.
+ * Returns a freshly generated key only when it had to create one (so it can be printed once).
+ */
+export async function ensureBootstrapAdmin(db: Db, apiKey: string | undefined): Promise<{ created: boolean; apiKey?: string }> {
+  const [org] = await db.select().from(organizations).where(eq(organizations.id, DEFAULT_ORGANIZATION_ID));
+  if (!org) {
+    const made = await createOrganizationWithAdmin(db, {
+      orgId: DEFAULT_ORGANIZATION_ID,
+      name: 'Default Organization',
+      adminName: 'Administrator',
+      adminEmail: 'admin@example.invalid',
+      ...(apiKey ? { apiKey } : {}),
+    });
+    return { created: true, apiKey: made.apiKey };
+  }
+  if (!apiKey) return { created: false };
+  const [existing] = await db.select().from(apiKeys).where(eq(apiKeys.keyHash, hashApiKey(apiKey)));
+  if (existing) return { created: false };
+  const [admin] = await db
+    .select()
+    .from(users)
+    .where(and(eq(users.orgId, DEFAULT_ORGANIZATION_ID), eq(users.role, 'Administrator'), isNull(users.departedAt)));
+  const userId = admin?.id ?? randomUUID();
+  if (!admin) {
+    await db.insert(users).values({ id: userId, orgId: DEFAULT_ORGANIZATION_ID, name: 'Administrator', email: `admin+${userId.slice(0, 8)}@example.invalid`, role: 'Administrator' });
+  }
+  await db.insert(apiKeys).values({
+    id: randomUUID(),
+    userId,
+    orgId: DEFAULT_ORGANIZATION_ID,
+    keyHash: hashApiKey(apiKey),
+    prefix: apiKeyPrefix(apiKey),
+    isBootstrap: true,
+  });
+  return { created: false };
+}

@@ -1,0 +1,143 @@
+import { sql } from 'drizzle-orm';
+import { boolean, customType, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { organizations, users } from './identity';
+
+const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (v) => Buffer.from(v),
+});
+
+/** One row per link (an external or built-in device management service of an organization). */
+export const links = pgTable(
+  'links',
+  {
+    id: uuid('id').primaryKey(),
+    orgId: uuid('org_id').notNull().references(() => organizations.id),
+    serverName: text('server_name').notNull(),
+    /** serverName normalized for the per-organization uniqueness rule. */
+    nameKey: text('name_key').notNull(),
+    serverType: text('server_type').notNull(),
+    allowReleaseDevices: boolean('allow_release_devices').notNull().default(false),
+    linkState: text('link_state').notNull(),
+    replacementReason: text('replacement_reason'),
+    certificateId: uuid('certificate_id'),
+    tokenId: uuid('token_id'),
+    createdBy: uuid('created_by').references(() => users.id),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  },
+  (t) => [
+    // The name is free again once the link is deleted.
+    uniqueIndex('links_org_name_live').on(t.orgId, t.nameKey).where(sql`${t.deletedAt} is null`),
+    uniqueIndex('links_org_built_in_live').on(t.orgId).where(sql`${t.deletedAt} is null and ${t.serverType} = 'BUILT_IN'`),
+    index('links_org_created').on(t.orgId, t.createdAt),
+  ],
+);
+
+/** Public key certificates as uploaded (public data only; private keys are refused before this). */
+export const certificates = pgTable(
+  'certificates',
+  {
+    id: uuid('id').primaryKey(),
+    linkId: uuid('link_id').notNull().references(() => links.id),
+    orgId: uuid('org_id').notNull().references(() => organizations.id),
+    der: bytea('der').notNull(),
+    fingerprintSha256: text('fingerprint_sha256').notNull(),
+    subject: text('subject').notNull(),
+    issuer: text('issuer').notNull(),
+    serialNumber: text('serial_number').notNull(),
+    notBefore: timestamp('not_before', { withTimezone: true }).notNull(),
+    notAfter: timestamp('not_after', { withTimezone: true }).notNull(),
+    keyBits: integer('key_bits').notNull(),
+    uploadedBy: uuid('uploaded_by').references(() => users.id),
+    uploadedAt: timestamp('uploaded_at', { withTimezone: true }).notNull().defaultNow(),
+    supersededAt: timestamp('superseded_at', { withTimezone: true }),
+  },
+  (t) => [index('certificates_org').on(t.orgId), index('certificates_link').on(t.linkId)],
+);
+
+/**
+ * Service tokens. The OAuth secrets are AES-256-GCM encrypted at rest (db/secret-box.ts); the
+ * consumer key and access token are identifiers, looked up by the MDM-facing endpoints.
+ */
+export const serviceTokens = pgTable(
+  'service_tokens',
+  {
+    id: uuid('id').primaryKey(),
+    linkId: uuid('link_id').notNull().references(() => links.id),
+    orgId: uuid('org_id').notNull().references(() => organizations.id),
+    certificateId: uuid('certificate_id').notNull().references(() => certificates.id),
+    consumerKey: text('consumer_key').notNull(),
+    accessToken: text('access_token').notNull(),
+    consumerSecretEnc: text('consumer_secret_enc').notNull(),
+    accessSecretEnc: text('access_secret_enc').notNull(),
+    issuedAt: timestamp('issued_at', { withTimezone: true }).notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    downloadedBy: uuid('downloaded_by').references(() => users.id),
+    installedAt: timestamp('installed_at', { withTimezone: true }),
+    /** ACTIVE, SUPERSEDED, REVOKED or EXPIRED. */
+    status: text('status').notNull(),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    endedReason: text('ended_reason'),
+  },
+  (t) => [
+    uniqueIndex('service_tokens_consumer_key').on(t.consumerKey),
+    index('service_tokens_link').on(t.linkId),
+    index('service_tokens_downloaded_by').on(t.downloadedBy, t.status),
+    index('service_tokens_expires').on(t.orgId, t.expiresAt),
+  ],
+);
+
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: uuid('id').primaryKey(),
+    orgId: uuid('org_id').notNull(),
+    /** The acting user; null for the service itself (timers) or an MDM service at /dep. */
+    actorUserId: uuid('actor_user_id'),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    linkId: uuid('link_id'),
+    outcome: text('outcome').notNull(),
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('audit_events_org_created').on(t.orgId, t.createdAt), index('audit_events_link').on(t.linkId)],
+);
+
+/** Remembers the first answer to a POST carrying an Idempotency-Key. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    orgId: uuid('org_id').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    linkId: uuid('link_id').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('idempotency_keys_org_key').on(t.orgId, t.key)],
+);
+
+/** Reminders and other lifecycle notices, one per (link, kind, token): retried activities reuse it. */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: uuid('id').primaryKey(),
+    orgId: uuid('org_id').notNull(),
+    linkId: uuid('link_id').notNull(),
+    tokenId: uuid('token_id'),
+    kind: text('kind').notNull(),
+    dedupeKey: text('dedupe_key').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('notifications_dedupe').on(t.dedupeKey), index('notifications_org_created').on(t.orgId, t.createdAt)],
+);
+
+/** A marker row the health check and restart tests can read back. */
+export const serviceMeta = pgTable('service_meta', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});

@@ -1,0 +1,17 @@
+export const PERMISSIONS = ['dms.view', 'dms.add', 'dms.delete', 'dms.manageTokens', 'users.manage', 'audit.view'] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+export function isPermission(value: unknown): value is Permission {
+  return typeof value === 'string' && (PERMISSIONS as readonly string[]).includes(value);
+}
+
+/** Built-in roles, referred to by name; custom roles are rows in `roles`. */
+export const BUILT_IN_ROLES: Record<string, readonly Permission[]> = {
+  Administrator: PERMISSIONS,
+  'Device Manager': ['dms.view', 'dms.add', 'dms.delete', 'dms.manageTokens'],
+  Viewer: ['dms.view'],
+};
+
+export function isBuiltInRole(role: string): boolean {
+  return Object.prototype.hasOwnProperty.call(BUILT_IN_ROLES, role);
+}

@@ -1,0 +1,41 @@
+import { DomainError } from './errors';
+
+/** Names Apple Business keeps for itself; compared case-insensitively after normalization. */
+const RESERVED_NAMES = ['unassigned', 'reassigned'];
+export const MAX_SERVER_NAME_LENGTH = 100;
+
+export interface ServerName {
+  /** What the user typed, trimmed and NFKC-normalized: shown back as the server name. */
+  display: string;
+  /** The uniqueness key: display, case-folded. */
+  key: string;
+}
+
+// C0, DEL, C1 controls, and the Unicode line/paragraph separators.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+
+/** Validates a device management service name by the rules of DESIGN.md "Names". */
+export function normalizeServerName(raw: unknown): ServerName {
+  if (typeof raw !== 'string') {
+    throw new DomainError('NAME_EMPTY', 'serverName is required and must be a string.');
+  }
+  const display = raw.normalize('NFKC').trim();
+  if (display.length === 0) {
+    throw new DomainError('NAME_EMPTY', 'serverName must contain at least one non-space character.');
+  }
+  if (CONTROL.test(display)) {
+    throw new DomainError('NAME_CONTROL_CHARACTER', 'serverName must not contain control characters.');
+  }
+  const length = [...display].length;
+  if (length > MAX_SERVER_NAME_LENGTH) {
+    throw new DomainError(
+      'NAME_TOO_LONG',
+      `serverName must be at most ${MAX_SERVER_NAME_LENGTH} characters after trimming; it has ${length}.`,
+    );
+  }
+  const key = display.toLowerCase().normalize('NFKC');
+  if (RESERVED_NAMES.includes(key)) {
+    throw new DomainError('NAME_RESERVED', `"${display}" is reserved by Apple Business; choose another name.`);
+  }
+  return { display, key };
+}

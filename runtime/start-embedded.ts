@@ -1,0 +1,64 @@
+import 'reflect-metadata';
+import path from 'node:path';
+import { ensureBootstrapAdmin } from '../db/identity';
+import { ConfigError, loadConfig } from './config';
+import { startDevServer } from './dev-server';
+import { createLogger } from './logger';
+import { startServices } from './services';
+
+/**
+ * `npm start`: everything in one process on embedded defaults. A Temporal dev server with its UI
+ * (state in DATA_DIR/temporal.sqlite), Postgres from DATABASE_URL or PGlite in DATA_DIR/pglite,
+ * the worker and the API.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL);
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+
+  const devServer = config.TEMPORAL_ADDRESS
+    ? undefined
+    : await startDevServer({
+        port: config.TEMPORAL_DEV_PORT,
+        uiPort: config.TEMPORAL_UI_PORT,
+        dbFile: path.join(config.DATA_DIR, 'temporal.sqlite'),
+        namespace: config.TEMPORAL_NAMESPACE,
+        log: say,
+      });
+  const address = config.TEMPORAL_ADDRESS ?? devServer?.address ?? '';
+  const services = await startServices(config, address, logger, { api: true, worker: true });
+  const bootstrap = await ensureBootstrapAdmin(services.database.db, config.BOOTSTRAP_ADMIN_API_KEY);
+
+  say('');
+  say('dms-link is running');
+  say(`  API:          ${services.apiUrl}   (health: ${services.apiUrl}/readyz)`);
+  say(`  Temporal UI:  ${devServer?.uiUrl ?? `(external cluster at ${address})`}`);
+  say(`  Database:     ${services.database.kind === 'pglite' ? `embedded PGlite in ${path.join(config.DATA_DIR, 'pglite')}` : 'Postgres (DATABASE_URL)'}`);
+  if (config.BOOTSTRAP_ADMIN_API_KEY) {
+    say('  Authenticate: Authorization: Bearer $BOOTSTRAP_ADMIN_API_KEY');
+  } else if (bootstrap.created && bootstrap.apiKey) {
+    say(`  Administrator API key (shown once, keep it): ${bootstrap.apiKey}`);
+    say(`  Authenticate: curl -H "Authorization: Bearer ${bootstrap.apiKey}" ${services.apiUrl}/v1/mdmServers`);
+  } else {
+    say('  Authenticate: use the Administrator API key printed at first start, or set BOOTSTRAP_ADMIN_API_KEY.');
+  }
+  say('');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal}: stopping…`);
+    await services.stop().catch((err: unknown) => logger.error({ err }, 'stop failed'));
+    await devServer?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+  else process.stderr.write(`dms-link failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,28 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/**
+ * Custom search attributes every link workflow keeps current, so operators can list lifecycles in
+ * the Temporal UI (README "Operating"). Values are stored in clear: ids, names and dates only.
+ */
+export const OrganizationIdAttribute = defineSearchAttributeKey('DmsOrganizationId', SearchAttributeType.KEYWORD);
+export const ServerNameAttribute = defineSearchAttributeKey('DmsServerName', SearchAttributeType.KEYWORD);
+export const LinkStateAttribute = defineSearchAttributeKey('DmsLinkState', SearchAttributeType.KEYWORD);
+export const TokenExpiryAttribute = defineSearchAttributeKey('DmsTokenExpiry', SearchAttributeType.DATETIME);
+export const TokenIssuedAttribute = defineSearchAttributeKey('DmsTokenIssued', SearchAttributeType.DATETIME);
+
+export const LINK_SEARCH_ATTRIBUTES = [
+  OrganizationIdAttribute,
+  ServerNameAttribute,
+  LinkStateAttribute,
+  TokenExpiryAttribute,
+  TokenIssuedAttribute,
+] as const;
+
+/** The CLI's names for the types, for `temporal server start-dev --search-attribute`. */
+export const CLI_TYPE_NAMES: Record<string, string> = {
+  [SearchAttributeType.KEYWORD]: 'Keyword',
+  [SearchAttributeType.DATETIME]: 'Datetime',
+  [SearchAttributeType.TEXT]: 'Text',
+  [SearchAttributeType.INT]: 'Int',
+  [SearchAttributeType.BOOL]: 'Bool',
+};
