@@ -57,7 +57,8 @@ function parse(bytes: Buffer, now: Date): ParsedCertificate {
   if (!(bytes instanceof Uint8Array) || bytes.length === 0) {
     throw new DomainError('CERTIFICATE_UNREADABLE', 'The file is empty; upload one certificate as PEM or DER.');
   }
-  const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view: Uint8Array = bytes; // callers may hand over a plain Uint8Array despite the type
+  const input = Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
   const der = input.includes('-----BEGIN') ? derFromPem(input.toString('latin1')) : input;
   const fields = classifyDer(der);
 

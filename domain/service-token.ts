@@ -207,11 +207,17 @@ function recipientFor(certificateDer: Buffer): Recipient {
   } catch {
     throw new DomainError('CERTIFICATE_KEY_UNSUPPORTED', "The certificate's public key cannot be read.");
   }
-  const bits = publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
-  if (publicKey.asymmetricKeyType !== 'rsa' || bits < MIN_RSA_KEY_BITS) {
+  if (publicKey.asymmetricKeyType !== 'rsa') {
     throw new DomainError(
       'CERTIFICATE_KEY_UNSUPPORTED',
       `Service tokens can only be encrypted to a certificate with an RSA key of at least ${MIN_RSA_KEY_BITS} bits.`,
+    );
+  }
+  const bits = publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits < MIN_RSA_KEY_BITS) {
+    throw new DomainError(
+      'CERTIFICATE_KEY_TOO_SMALL',
+      `The certificate holds a ${bits}-bit RSA key; at least ${MIN_RSA_KEY_BITS} bits are required.`,
     );
   }
   const recipient: Recipient = { publicKey, rid: new CertificateIssuerAndSerialNumber(certificateDer, fields) };
