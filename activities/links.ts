@@ -21,7 +21,8 @@ export interface LinkActivityDeps {
 
 /** A broken rule leaves the activity as a non-retryable failure whose type is the rule's code. */
 function asFailure(err: unknown): unknown {
-  if (err instanceof DomainError) return ApplicationFailure.create({ message: err.detail, type: err.code, nonRetryable: true });
+  // BENIGN: a refused request is an expected outcome, logged at debug rather than as a worker warning.
+  if (err instanceof DomainError) return ApplicationFailure.create({ message: err.detail, type: err.code, nonRetryable: true, category: 'BENIGN' });
   return err;
 }
 
