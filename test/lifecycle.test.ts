@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceTokens } from '../db/schema';
 import { cleanupTestCertificates, decryptP7mWithOpenssl, makeRsaCertificate, type TestCertificate } from './support/certificates';
 import { createLink, linkAttributes, notificationKinds, uploadCertificate } from './support/links';
+import { recordHistories } from './support/histories';
 import { apiClient, eventually, startTestStack, type TestStack } from './support/stack';
 
 // A whole year in seconds: expiry 20 s after issue, reminders 12, 8 and 4 s before it.
@@ -79,6 +80,7 @@ describe('link lifecycle on real Temporal and Postgres', () => {
       'RENEWAL_REMINDER:PT4S',
       'TOKEN_EXPIRED',
     ]);
+    await recordHistories(stack.client, `link-${linkId}`, 'full-lifecycle');
   });
 
   it('a token not installed in time gets the install reminder', async () => {
@@ -124,6 +126,7 @@ describe('link lifecycle on real Temporal and Postgres', () => {
     expect(live).toHaveLength(0);
     const again = await call('POST', '/v1/mdmServers', { json: { data: { attributes: { serverName: 'replace me' } } } });
     expect(again.status).toBe(201);
+    await recordHistories(stack.client, `link-${linkId}`, 'replacement-and-delete');
   });
 
   it('renames and toggles Release Devices; a repeated POST with the same Idempotency-Key returns the first link', async () => {
