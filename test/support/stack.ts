@@ -6,14 +6,16 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../../api/app';
+import type { AccountEventPaging } from '../../api/account-event-commands';
 import { createLinkCommands, type LinkCommands } from '../../api/link-commands';
+import { createActivities } from '../../activities';
 import { openDatabase, type Database } from '../../db/client';
 import { createOrganizationWithAdmin } from '../../db/identity';
 import { SecretBox } from '../../domain/secret-box';
-import { createLogger } from '../../runtime/logger';
+import { createLogger, type Logger } from '../../runtime/logger';
 import { createWorker } from '../../worker/create-worker';
 import type { LifecycleDurations } from '../../workflows/link-types';
 
@@ -24,7 +26,13 @@ export interface TestStack {
   commands: LinkCommands;
   taskQueue: string;
   durations: LifecycleDurations;
+  /** The worker running now (restartWorker replaces it). */
   worker: Worker;
+  /**
+   * Stops the worker (activities see a WORKER_SHUTDOWN cancellation, as in a crash the server then
+   * retries) and starts a new one on the same task queue; `wrap` lets a test intercept activities.
+   */
+  restartWorker(wrap?: (activities: Activities) => Activities): Promise<Worker>;
   newOrganization(name?: string): Promise<{ orgId: string; userId: string; apiKey: string }>;
   stop(): Promise<void>;
 }
@@ -32,7 +40,21 @@ export interface TestStack {
 export interface TestStackOptions {
   durations?: Partial<LifecycleDurations>;
   maxCertificatesPerOrganization?: number;
+  /** Another Temporal server than the run's (e.g. one a test restarts). */
+  temporalAddress?: string;
+  /** Another database than the run's (e.g. through a proxy a test cuts). */
+  databaseUrl?: string;
+  secretsKey?: Buffer;
+  /** Fault tests run the worker as a separate process they can kill. */
+  inProcessWorker?: boolean;
+  taskQueue?: string;
+  updateTimeoutMs?: number;
+  /** The API's logger (a test captures its output); silent by default. */
+  logger?: Logger;
+  accountEventPaging?: AccountEventPaging;
 }
+
+export type Activities = ReturnType<typeof createActivities>;
 
 export const YEAR_DURATIONS: LifecycleDurations = { tokenValidity: 'P1Y', reminderOffsets: ['P30D', 'P14D', 'P7D', 'P1D'], installReminderAfter: 'P7D' };
 
@@ -42,27 +64,35 @@ export const YEAR_DURATIONS: LifecycleDurations = { tokenValidity: 'P1Y', remind
  */
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dms-link-test-'));
-  const databaseUrl = inject('databaseUrl') || undefined;
+  const databaseUrl = options.databaseUrl ?? (inject('databaseUrl') || undefined);
   const database = await openDatabase({ databaseUrl, dataDir, poolSize: 5 });
-  const secretBox = new SecretBox(randomBytes(32));
+  const secretBox = new SecretBox(options.secretsKey ?? randomBytes(32));
   const durations = { ...YEAR_DURATIONS, ...options.durations };
-  const taskQueue = `test-${randomBytes(4).toString('hex')}`;
-  const address = inject('temporalAddress');
+  const taskQueue = options.taskQueue ?? `test-${randomBytes(4).toString('hex')}`;
+  const address = options.temporalAddress ?? inject('temporalAddress');
 
   const nativeConnection = await NativeConnection.connect({ address });
-  const worker = await createWorker({
+  const activityDeps = { db: database.db, secretBox, maxCertificatesPerOrganization: options.maxCertificatesPerOrganization ?? 250 };
+  let worker = await createWorker({
     connection: nativeConnection,
     namespace: 'default',
     taskQueue,
     workflowBundlePath: inject('workflowBundlePath'),
-    deps: { db: database.db, secretBox, maxCertificatesPerOrganization: options.maxCertificatesPerOrganization ?? 250 },
+    deps: activityDeps,
   });
-  const workerRun = worker.run();
+  let workerRun = options.inProcessWorker === false ? Promise.resolve() : worker.run();
 
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
-  const commands = createLinkCommands({ client, taskQueue, durations, updateTimeoutMs: 30_000 });
-  const app = createApp({ database, client, commands, secretBox, logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') });
+  const commands = createLinkCommands({
+    client,
+    taskQueue,
+    durations,
+    updateTimeoutMs: options.updateTimeoutMs ?? 30_000,
+    ...(options.accountEventPaging ? { accountEventPaging: options.accountEventPaging } : {}),
+  });
+  const logger = options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const app = createApp({ database, client, commands, secretBox, logger });
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -74,7 +104,22 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     commands,
     taskQueue,
     durations,
-    worker,
+    get worker() {
+      return worker;
+    },
+    async restartWorker(wrap = (activities) => activities) {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await workerRun;
+      worker = await Worker.create({
+        connection: nativeConnection,
+        namespace: 'default',
+        taskQueue,
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+        activities: wrap(createActivities(activityDeps)),
+      });
+      workerRun = worker.run();
+      return worker;
+    },
     async newOrganization(name = `Org ${randomBytes(3).toString('hex')}`) {
       const suffix = randomBytes(4).toString('hex');
       return createOrganizationWithAdmin(database.db, { name, adminName: 'Admin', adminEmail: `admin-${suffix}@example.test` });
@@ -82,7 +127,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      worker.shutdown();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await workerRun;
       await nativeConnection.close();
       await connection.close();
