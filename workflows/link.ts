@@ -51,7 +51,8 @@ export const tokenRevokedSignal = defineSignal<[TokenRevokedSignal]>('tokenRevok
 export const lifecycleQuery = defineQuery<LinkLifecycle>('lifecycle');
 
 const activities = proxyActivities<LinkActivities>({
-  startToCloseTimeout: '30 seconds',
+  // Short: a crashed worker's activity is retried elsewhere after this long; every activity is a few queries.
+  startToCloseTimeout: '10 seconds',
   // Postgres blips are retried for as long as it takes; broken rules are non-retryable failures.
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
