@@ -75,6 +75,11 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
           });
         } catch (err) {
           const constraint = uniqueViolation(err);
+          if (constraint === 'links_pkey') {
+            // An earlier attempt committed while its connection dropped: the link is there.
+            const [row] = await db.select({ serverName: links.serverName }).from(links).where(eq(links.id, input.linkId));
+            if (row) return { serverName: row.serverName };
+          }
           if (constraint === 'links_org_name_live') {
             throw new DomainError('NAME_TAKEN', `A device management service named "${name.display}" already exists in this organization (names are compared without regard to case).`);
           }
@@ -270,7 +275,7 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
         const link = await loadLink(input.linkId);
         // One notification per (token, kind, detail): a retried or replayed timer adds nothing.
         const dedupeKey = [input.linkId, input.tokenId ?? '-', input.kind, ...Object.values(input.detail).map(String)].join(':');
-        await db
+        const inserted = await db
           .insert(notifications)
           .values({
             id: input.operationId,
@@ -281,7 +286,13 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
             dedupeKey,
             payload: { serverName: link.serverName, linkState: link.linkState, ...input.detail },
           })
-          .onConflictDoNothing();
+          .onConflictDoNothing()
+          .returning({ id: notifications.id });
+        if (inserted[0]) return { notificationId: inserted[0].id };
+        // Already recorded (a retry, or the same reminder again): the workflow delivers it under the same id.
+        const [existing] = await db.select({ id: notifications.id }).from(notifications).where(eq(notifications.dedupeKey, dedupeKey));
+        if (!existing) throw new Error(`notification ${dedupeKey} was neither inserted nor found`);
+        return { notificationId: existing.id };
       }),
 
     updateLinkRecord: (input) =>
