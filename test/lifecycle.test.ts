@@ -6,8 +6,9 @@ import { createLink, linkAttributes, notificationKinds, uploadCertificate } from
 import { recordHistories } from './support/histories';
 import { apiClient, eventually, startTestStack, type TestStack } from './support/stack';
 
-// A whole year in seconds: expiry 20 s after issue, reminders 12, 8 and 4 s before it.
-const durations = { tokenValidity: 'PT20S', reminderOffsets: ['PT12S', 'PT8S', 'PT4S'], installReminderAfter: 'PT3S' };
+// A whole year in seconds: expiry 30 s after issue, reminders 18, 12 and 6 s before it; the
+// install reminder 8 s after download (the first test installs well before, the second never does).
+const durations = { tokenValidity: 'PT30S', reminderOffsets: ['PT18S', 'PT12S', 'PT6S'], installReminderAfter: 'PT8S' };
 
 let stack: TestStack;
 let call: ReturnType<typeof apiClient>;
@@ -53,7 +54,7 @@ describe('link lifecycle on real Temporal and Postgres', () => {
     const afterDownload = await linkAttributes(call, linkId);
     expect(afterDownload.linkState).toBe('AWAITING_INSTALLATION');
     const issued = Date.parse(afterDownload.serviceToken.issuedDateTime);
-    expect(Date.parse(json.access_token_expiry ?? '')).toBe(issued + 20_000);
+    expect(Date.parse(json.access_token_expiry ?? '')).toBe(issued + 30_000);
     expect(json.access_token_expiry).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
     // No secret in the API read.
     expect(JSON.stringify(afterDownload)).not.toContain(json.consumer_secret);
@@ -71,13 +72,13 @@ describe('link lifecycle on real Temporal and Postgres', () => {
     const expired = await eventually(async () => {
       const a = await linkAttributes(call, linkId);
       return a.linkState === 'EXPIRED' && a;
-    }, 40_000, 250);
+    }, 60_000, 250);
     expect(expired.serviceToken.status).toBe('EXPIRED');
     expect(await notificationKinds(stack.database.db, linkId)).toEqual([
       'TOKEN_INSTALLED',
+      'RENEWAL_REMINDER:PT18S',
       'RENEWAL_REMINDER:PT12S',
-      'RENEWAL_REMINDER:PT8S',
-      'RENEWAL_REMINDER:PT4S',
+      'RENEWAL_REMINDER:PT6S',
       'TOKEN_EXPIRED',
     ]);
     await recordHistories(stack.client, `link-${linkId}`, 'full-lifecycle');
@@ -87,7 +88,7 @@ describe('link lifecycle on real Temporal and Postgres', () => {
     const linkId = await createLink(call, 'Never installed');
     expect((await uploadCertificate(call, linkId, cert.certPem)).status).toBe(200);
     expect((await call('POST', `/v1/mdmServers/${linkId}/serviceToken`)).status).toBe(200);
-    await eventually(async () => (await notificationKinds(stack.database.db, linkId)).includes('INSTALL_REMINDER'), 15_000, 250);
+    await eventually(async () => (await notificationKinds(stack.database.db, linkId)).includes('INSTALL_REMINDER'), 30_000, 250);
     expect((await linkAttributes(call, linkId)).linkState).toBe('AWAITING_INSTALLATION');
   });
 

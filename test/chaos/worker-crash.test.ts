@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { and, count, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { auditEvents, links, notifications, serviceTokens } from '../../db/schema';
-import { cleanupTestCertificates, makeRsaCertificate } from '../support/certificates';
-import { onboard, type Onboarded } from '../support/onboarding';
+import { cleanupTestCertificates, decryptP7mWithOpenssl, makeRsaCertificate } from '../support/certificates';
+import { getSession, signGet, tokenJson } from '../support/dep';
+import { onboard, withRetry, type Onboarded } from '../support/onboarding';
 import { apiClient, eventually, startTestStack, type TestStack } from '../support/stack';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { WorkerProcess } from '../support/worker-process';
@@ -61,8 +62,15 @@ describe('worker crash during onboarding', () => {
     // 10 at a time, like a provisioning script.
     for (let i = 0; i < names.length; i += 10) {
       results.push(...(await Promise.all(names.slice(i, i + 10).map((n) => onboard(call, n, cert.certPem)))));
-      // Installation (the MDM service's first use of its token) arrives as a signal.
-      await Promise.all(results.slice(i).map((r) => stack.commands.tokenInstalled(r.linkId, r.tokenId)));
+      // Installation: the MDM service decrypts its token and authenticates at /dep/session.
+      await Promise.all(
+        results.slice(i).map(async (r) => {
+          const creds = tokenJson(decryptP7mWithOpenssl(r.p7m, cert.keyPath));
+          const url = `${stack.apiUrl}/dep/session`;
+          const session = await withRetry(() => getSession(stack.apiUrl, signGet(url, creds)), 30, 'session');
+          expect(session.status).toBe(200);
+        }),
+      );
     }
     onboarding = false;
     await killer;
