@@ -1,0 +1,62 @@
+import express, { Router } from 'express';
+import { z } from 'zod';
+import type { Db } from '../db/client';
+import { createRole, listCustomRoles, type RoleRow } from '../db/users';
+import { isUuid } from '../domain/ids';
+import { BUILT_IN_ROLES, isBuiltInRole } from '../domain/permissions';
+import { principalOf, requirePermission } from './auth';
+import { readAttributes } from './body';
+import { displayName } from './fields';
+import { problem } from './problem';
+
+function builtInRoleResource(name: string, permissions: readonly string[]) {
+  return { type: 'roles', id: name, attributes: { name, permissions: [...permissions], builtIn: true, createdDateTime: null } };
+}
+
+function customRoleResource(role: RoleRow) {
+  return {
+    type: 'roles',
+    id: role.id,
+    attributes: { name: role.name, permissions: role.permissions, builtIn: false, createdDateTime: role.createdAt.toISOString() },
+    links: { self: `/v1/roles/${role.id}` },
+  };
+}
+
+/**
+ * `/v1/roles`: the built-in roles (their id is their name) and the organization's custom roles, made
+ * of permissions. A user's `role` is a built-in role's name or a custom role's id.
+ */
+export function rolesRouter(deps: { db: Db }): Router {
+  const { db } = deps;
+  const router = Router();
+  const json = express.json({ limit: '64kb', type: ['application/json', 'application/vnd.api+json'] });
+  const manage = requirePermission('users.manage');
+
+  router.get('/', manage, async (req, res) => {
+    const custom = await listCustomRoles(db, principalOf(req).orgId);
+    res.json({
+      data: [...Object.entries(BUILT_IN_ROLES).map(([name, permissions]) => builtInRoleResource(name, permissions)), ...custom.map(customRoleResource)],
+      links: { self: req.originalUrl },
+    });
+  });
+
+  router.get('/:id', manage, async (req, res) => {
+    const id = typeof req.params.id === 'string' ? req.params.id : '';
+    if (isBuiltInRole(id)) return void res.json({ data: builtInRoleResource(id, BUILT_IN_ROLES[id] ?? []) });
+    const role = isUuid(id) ? (await listCustomRoles(db, principalOf(req).orgId)).find((r) => r.id === id.toLowerCase()) : undefined;
+    if (!role) throw problem('NOT_FOUND', `No role with id "${id.slice(0, 64)}" exists in your organization.`);
+    res.json({ data: customRoleResource(role) });
+  });
+
+  router.post('/', manage, json, async (req, res) => {
+    const principal = principalOf(req);
+    const attrs = readAttributes(req, 'roles', {
+      name: displayName('name', 100),
+      permissions: z.array(z.string(), { error: 'permissions must be a list of permission names' }).min(1, 'permissions must name at least one permission').max(50),
+    });
+    const role = await createRole(db, { orgId: principal.orgId, name: attrs.name, permissions: attrs.permissions, actorUserId: principal.userId });
+    res.status(201).location(`/v1/roles/${role.id}`).json({ data: customRoleResource(role) });
+  });
+
+  return router;
+}

@@ -1,0 +1,227 @@
+import express, { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import {
+  accountEventsAwaitingWorkflow,
+  markAccountEventWorkflowStarted,
+  recordAccountEvent,
+  type RecordedAccountEvent,
+} from '../db/account-events';
+import type { Db } from '../db/client';
+import {
+  createApiKey,
+  createUser,
+  findUser,
+  listApiKeys,
+  listUsers,
+  resolveRole,
+  revokeApiKey,
+  updateUser,
+  type ApiKeyRow,
+  type UserView,
+} from '../db/users';
+import { isEmailAddress } from '../domain/email';
+import { isUuid } from '../domain/ids';
+import type { Logger } from '../runtime/logger';
+import type { AccountEventKind } from '../workflows/account-event-types';
+import { accountEventWorkflowId } from '../workflows/account-event-types';
+import { principalOf, requirePermission } from './auth';
+import { readAttributes } from './body';
+import { displayName } from './fields';
+import type { LinkCommands } from './link-commands';
+import { problem } from './problem';
+import { readQuery } from './query';
+
+export interface UsersDeps {
+  db: Db;
+  commands: Pick<LinkCommands, 'startAccountEvent'>;
+  logger: Logger;
+}
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+function userResource(user: UserView) {
+  return {
+    type: 'users',
+    id: user.id,
+    attributes: {
+      name: user.name,
+      email: user.email,
+      role: user.role,
+      roleName: user.roleName,
+      permissions: user.permissions,
+      createdDateTime: iso(user.createdAt),
+      passwordChangedDateTime: iso(user.passwordChangedAt),
+      departedDateTime: iso(user.departedAt),
+    },
+    links: { self: `/v1/users/${user.id}` },
+  };
+}
+
+/** An API key as listed: its prefix and dates, never the key or its hash. */
+function apiKeyResource(key: ApiKeyRow) {
+  return {
+    type: 'apiKeys',
+    id: key.id,
+    attributes: {
+      prefix: key.prefix,
+      createdDateTime: iso(key.createdAt),
+      lastUsedDateTime: iso(key.lastUsedAt),
+      revoked: key.revokedAt !== null,
+      revokedDateTime: iso(key.revokedAt),
+    },
+    relationships: { user: { data: { type: 'users', id: key.userId } } },
+  };
+}
+
+function accountEventResource(recorded: RecordedAccountEvent) {
+  const { event } = recorded;
+  return {
+    type: 'accountEvents',
+    id: event.id,
+    attributes: {
+      kind: event.kind,
+      createdDateTime: iso(event.createdAt),
+      serviceTokensRevoked: recorded.serviceTokensRevoked,
+      apiKeysRevoked: recorded.apiKeysRevoked,
+    },
+    relationships: { user: { data: { type: 'users', id: event.userId } } },
+  };
+}
+
+/** `/v1/users`: users of the caller's organization, their API keys, password changes and departures. */
+export function usersRouter(deps: UsersDeps): Router {
+  const { db, commands, logger } = deps;
+  const router = Router();
+  const json = express.json({ limit: '64kb', type: ['application/json', 'application/vnd.api+json'] });
+  const manage = requirePermission('users.manage');
+
+  async function userOf(req: Request): Promise<UserView> {
+    const id = typeof req.params.id === 'string' ? req.params.id : '';
+    const user = await findUser(db, principalOf(req).orgId, id);
+    if (!user) throw problem('NOT_FOUND', `No user with id "${id.slice(0, 64)}" exists in your organization.`);
+    return user;
+  }
+
+  /**
+   * Events recorded while Temporal was unreachable get their fan-out with the next account event of
+   * the organization (a repeated request is one). Best effort: it never holds up the new event,
+   * whose revocations must not wait for Temporal.
+   */
+  async function startAwaitingWorkflows(orgId: string): Promise<void> {
+    try {
+      for (const event of await accountEventsAwaitingWorkflow(db, orgId)) {
+        await commands.startAccountEvent({ eventId: event.id, orgId, userId: event.userId, kind: event.kind as AccountEventKind });
+        await markAccountEventWorkflowStarted(db, event.id);
+      }
+    } catch (err) {
+      logger.warn({ err: { message: (err as Error).message }, orgId }, 'account event workflows still not started');
+    }
+  }
+
+  async function accountEvent(req: Request, res: Response, kind: AccountEventKind): Promise<void> {
+    const principal = principalOf(req);
+    const user = await userOf(req);
+    await startAwaitingWorkflows(principal.orgId);
+    // Tokens and (on departure) keys stop working with this commit, Temporal or not.
+    const recorded = await recordAccountEvent(db, { orgId: principal.orgId, userId: user.id, kind, actorUserId: principal.userId });
+    const eventId = recorded.event.id;
+    try {
+      await commands.startAccountEvent({ eventId, orgId: principal.orgId, userId: user.id, kind });
+    } catch (err) {
+      logger.warn({ err: { message: (err as Error).message }, accountEventId: eventId }, 'account event recorded, workflow not started');
+      throw problem(
+        'DEPENDENCY_UNAVAILABLE',
+        `The ${kind === 'USER_DEPARTED' ? 'departure' : 'password change'} was recorded and ${user.name}'s service tokens${kind === 'USER_DEPARTED' ? ' and API keys' : ''} no longer work, but the workflow service (Temporal) is unavailable, so the affected links are not yet marked REPLACEMENT_REQUIRED. Repeat the request shortly to finish (account event ${eventId}).`,
+      );
+    }
+    await markAccountEventWorkflowStarted(db, eventId);
+    res.status(201).json({
+      data: accountEventResource(recorded),
+      meta: {
+        linkUpdates: `Links whose service token this user downloaded become REPLACEMENT_REQUIRED shortly (Temporal workflow ${accountEventWorkflowId(eventId)}).`,
+      },
+    });
+  }
+
+  router.get('/', manage, async (req, res) => {
+    const q = readQuery(req, {
+      limit: z.coerce.number().int().min(1).max(1000).default(100),
+      cursor: z.string().refine(isUuid, 'must be the nextCursor of a previous page').optional(),
+    });
+    const found = await listUsers(db, principalOf(req).orgId, { limit: q.limit + 1, afterId: q.cursor });
+    const page = found.slice(0, q.limit);
+    const next = found.length > q.limit ? page[page.length - 1]?.id : undefined;
+    res.json({
+      data: page.map(userResource),
+      meta: { paging: { limit: q.limit, nextCursor: next ?? null } },
+      links: { self: req.originalUrl, ...(next ? { next: `/v1/users?limit=${q.limit}&cursor=${next}` } : {}) },
+    });
+  });
+
+  router.post('/', manage, json, async (req, res) => {
+    const principal = principalOf(req);
+    const attrs = readAttributes(req, 'users', {
+      name: displayName('name', 200),
+      email: z.string({ error: 'email is required' }).trim().refine(isEmailAddress, 'email must be an email address'),
+      role: z.string({ error: 'role is required' }).max(100),
+    });
+    const role = await resolveRole(db, principal.orgId, attrs.role);
+    const created = await createUser(db, { orgId: principal.orgId, name: attrs.name, email: attrs.email, role, actorUserId: principal.userId });
+    res
+      .status(201)
+      .location(`/v1/users/${created.user.id}`)
+      .setHeader('Cache-Control', 'no-store')
+      .json({
+        data: userResource(created.user),
+        // Shown once: only its hash is kept.
+        meta: { apiKey: created.apiKey, apiKeyId: created.apiKeyRow.id, apiKeyPrefix: created.apiKeyRow.prefix },
+      });
+  });
+
+  router.get('/:id', manage, async (req, res) => {
+    res.json({ data: userResource(await userOf(req)) });
+  });
+
+  router.patch('/:id', manage, json, async (req, res) => {
+    const principal = principalOf(req);
+    const user = await userOf(req);
+    const attrs = readAttributes(req, 'users', {
+      name: displayName('name', 200).optional(),
+      role: z.string().max(100).optional(),
+    });
+    const role = attrs.role === undefined ? undefined : await resolveRole(db, principal.orgId, attrs.role);
+    const updated = await updateUser(db, { orgId: principal.orgId, userId: user.id, name: attrs.name, role, actorUserId: principal.userId });
+    res.json({ data: userResource(updated) });
+  });
+
+  router.post('/:id/passwordChanges', manage, (req, res) => accountEvent(req, res, 'PASSWORD_CHANGED'));
+  router.post('/:id/departure', manage, (req, res) => accountEvent(req, res, 'USER_DEPARTED'));
+
+  router.get('/:id/apiKeys', manage, async (req, res) => {
+    const user = await userOf(req);
+    const keys = await listApiKeys(db, principalOf(req).orgId, user.id);
+    res.json({ data: keys.map(apiKeyResource), links: { self: req.originalUrl } });
+  });
+
+  router.post('/:id/apiKeys', manage, async (req, res) => {
+    const principal = principalOf(req);
+    const user = await userOf(req);
+    const { apiKey, row } = await createApiKey(db, { orgId: principal.orgId, user, actorUserId: principal.userId });
+    res
+      .status(201)
+      .location(`/v1/users/${user.id}/apiKeys/${row.id}`)
+      .setHeader('Cache-Control', 'no-store')
+      .json({ data: apiKeyResource(row), meta: { apiKey } });
+  });
+
+  router.delete('/:id/apiKeys/:keyId', manage, async (req, res) => {
+    const principal = principalOf(req);
+    const user = await userOf(req);
+    const keyId = typeof req.params.keyId === 'string' ? req.params.keyId : '';
+    const key = await revokeApiKey(db, { orgId: principal.orgId, userId: user.id, keyId, actorUserId: principal.userId });
+    if (!key) throw problem('NOT_FOUND', `${user.name} has no API key with id "${keyId.slice(0, 64)}".`);
+    res.status(204).end();
+  });
+
+  return router;
+}

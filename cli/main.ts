@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { recordAudit } from '../db/audit';
+import { openDatabase, type Database } from '../db/client';
+import { createOrganizationWithAdmin } from '../db/identity';
+import { revokeApiKeyByPrefix } from '../db/users';
+import { isEmailAddress } from '../domain/email';
+import { ConfigError, loadConfig } from '../runtime/config';
+
+const USAGE = `Usage: npm run cli -- <command> [options]
+
+Commands:
+  create-organization --name <name> --admin-email <email> [--admin-name <name>]
+                      [--email <org email>] [--phone <phone>] [--address <address>]
+      Creates an organization with its first Administrator and prints the Administrator's
+      API key (shown once; only its hash is stored).
+
+  revoke-api-key --prefix <prefix>
+      Revokes the one live API key starting with <prefix> (as listed by GET /v1/users/{id}/apiKeys).
+
+The database is DATABASE_URL when set, otherwise the embedded PGlite database in DATA_DIR (./data).
+`;
+
+class UsageError extends Error {}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+function required(values: Record<string, string | boolean | undefined>, name: string): string {
+  const value = values[name];
+  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`--${name} is required.`);
+  return value.trim();
+}
+
+async function withDatabase<T>(run: (database: Database) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 1 });
+  try {
+    return await run(database);
+  } finally {
+    await database.close();
+  }
+}
+
+async function createOrganization(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      name: { type: 'string' },
+      'admin-email': { type: 'string' },
+      'admin-name': { type: 'string' },
+      email: { type: 'string' },
+      phone: { type: 'string' },
+      address: { type: 'string' },
+    },
+    strict: true,
+  });
+  const name = required(values, 'name');
+  const adminEmail = required(values, 'admin-email');
+  if (!isEmailAddress(adminEmail)) throw new UsageError(`--admin-email "${adminEmail}" is not an email address.`);
+  if (values.email && !isEmailAddress(values.email)) throw new UsageError(`--email "${values.email}" is not an email address.`);
+  if (name.length > 200) throw new UsageError('--name must be at most 200 characters.');
+  const adminName = values['admin-name']?.trim() || 'Administrator';
+
+  const made = await withDatabase(async ({ db }) => {
+    const created = await createOrganizationWithAdmin(db, {
+      name,
+      adminName,
+      adminEmail,
+      ...(values.email ? { email: values.email } : {}),
+      ...(values.phone ? { phone: values.phone } : {}),
+      ...(values.address ? { address: values.address } : {}),
+    });
+    await recordAudit(db, {
+      id: randomUUID(),
+      orgId: created.orgId,
+      actorUserId: null,
+      actor: 'service',
+      action: 'organization.create',
+      linkId: null,
+      outcome: 'SUCCESS',
+      detail: { name, adminUserId: created.userId, via: 'cli' },
+    });
+    return created;
+  });
+  say(`Organization "${name}" created: ${made.orgId}`);
+  say(`Administrator ${adminName} <${adminEmail}>: user ${made.userId}`);
+  say(`API key (shown once, keep it): ${made.apiKey}`);
+}
+
+async function revokeApiKey(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { prefix: { type: 'string' } }, strict: true });
+  const prefix = required(values, 'prefix');
+  const result = await withDatabase(({ db }) => revokeApiKeyByPrefix(db, prefix));
+  if (result.matches === 0) throw new Error(`No live API key has the prefix "${prefix}".`);
+  if (result.matches > 1) throw new Error(`${result.matches} live API keys have the prefix "${prefix}"; revoke the right one with DELETE /v1/users/{id}/apiKeys/{keyId}.`);
+  say(`API key ${prefix}… revoked${result.revoked ? ` (id ${result.revoked.id})` : ''}.`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'create-organization':
+        await createOrganization(rest);
+        return 0;
+      case 'revoke-api-key':
+        await revokeApiKey(rest);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`Unknown command "${command}".`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`Failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
