@@ -67,7 +67,8 @@ export interface LinkActivities {
   recordInstallation(input: TransitionInput & { tokenId: string }): Promise<void>;
   expireServiceToken(input: TransitionInput & { tokenId: string }): Promise<void>;
   requireReplacement(input: TransitionInput & { reason: ReplacementReason }): Promise<void>;
-  notify(input: NotifyInput): Promise<void>;
+  /** Records the notification once (by its dedupe key) and returns its id, new or existing. */
+  notify(input: NotifyInput): Promise<{ notificationId: string }>;
   updateLinkRecord(input: UpdateLinkRecordInput): Promise<{ serverName: string }>;
   deleteLinkRecord(input: DeleteLinkRecordInput): Promise<void>;
 }

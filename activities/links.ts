@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { and, count, eq, isNull, sql } from 'drizzle-orm';
+import { and, count, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import { parsePublicKeyCertificate } from '../domain/certificate';
 import { addDuration } from '../domain/durations';
 import { DomainError } from '../domain/errors';
@@ -42,6 +42,44 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
     const [row] = await db.select().from(links).where(eq(links.id, linkId));
     if (!row) throw new DomainError('LINK_NOT_FOUND', 'The device management service does not exist.');
     return row;
+  }
+
+  /**
+   * One token event in one transaction: the token row changes (guarded, so a retry is a no-op), the
+   * link's state follows (only while that token is still the link's current one, where it matters),
+   * and the audit event is written once under the workflow's operation id.
+   */
+  function transition(
+    input: { operationId: string; linkId: string; orgId: string; tokenId: string | null },
+    change: {
+      token: { set: Partial<typeof serviceTokens.$inferInsert>; onlyIf: SQL };
+      link: { set: Partial<typeof links.$inferInsert>; onlyWhileCurrent: boolean };
+      audit: { actor: 'mdm' | 'service'; action: string; detail: Record<string, unknown> };
+    },
+  ): Promise<void> {
+    return guard(async () => {
+      const at = now();
+      await db.transaction(async (tx) => {
+        if (input.tokenId) {
+          await tx.update(serviceTokens).set(change.token.set).where(and(eq(serviceTokens.id, input.tokenId), change.token.onlyIf));
+        }
+        const current = change.link.onlyWhileCurrent && input.tokenId ? [eq(links.tokenId, input.tokenId)] : [];
+        await tx
+          .update(links)
+          .set({ ...change.link.set, updatedAt: at })
+          .where(and(eq(links.id, input.linkId), isNull(links.deletedAt), ...current));
+        await recordAudit(tx, {
+          id: input.operationId,
+          orgId: input.orgId,
+          actorUserId: null,
+          actor: change.audit.actor,
+          action: change.audit.action,
+          linkId: input.linkId,
+          outcome: 'SUCCESS',
+          detail: change.audit.detail,
+        });
+      });
+    });
   }
 
   return {
@@ -194,80 +232,24 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
       }),
 
     recordInstallation: (input) =>
-      guard(async () => {
-        const at = now();
-        await db.transaction(async (tx) => {
-          await tx
-            .update(serviceTokens)
-            .set({ installedAt: at })
-            .where(and(eq(serviceTokens.id, input.tokenId), isNull(serviceTokens.installedAt)));
-          await tx
-            .update(links)
-            .set({ linkState: input.nextState, updatedAt: at })
-            .where(and(eq(links.id, input.linkId), eq(links.tokenId, input.tokenId), isNull(links.deletedAt)));
-          await recordAudit(tx, {
-            id: input.operationId,
-            orgId: input.orgId,
-            actorUserId: null,
-            actor: 'mdm',
-            action: 'mdmServer.serviceToken.install',
-            linkId: input.linkId,
-            outcome: 'SUCCESS',
-            detail: { tokenId: input.tokenId },
-          });
-        });
+      transition(input, {
+        token: { set: { installedAt: now() }, onlyIf: isNull(serviceTokens.installedAt) },
+        link: { set: { linkState: input.nextState }, onlyWhileCurrent: true },
+        audit: { actor: 'mdm', action: 'mdmServer.serviceToken.install', detail: { tokenId: input.tokenId } },
       }),
 
     expireServiceToken: (input) =>
-      guard(async () => {
-        const at = now();
-        await db.transaction(async (tx) => {
-          await tx
-            .update(serviceTokens)
-            .set({ status: 'EXPIRED', endedAt: at, endedReason: 'EXPIRED' })
-            .where(and(eq(serviceTokens.id, input.tokenId), eq(serviceTokens.status, 'ACTIVE')));
-          await tx
-            .update(links)
-            .set({ linkState: input.nextState, replacementReason: null, updatedAt: at })
-            .where(and(eq(links.id, input.linkId), eq(links.tokenId, input.tokenId), isNull(links.deletedAt)));
-          await recordAudit(tx, {
-            id: input.operationId,
-            orgId: input.orgId,
-            actorUserId: null,
-            actor: 'service',
-            action: 'mdmServer.serviceToken.expire',
-            linkId: input.linkId,
-            outcome: 'SUCCESS',
-            detail: { tokenId: input.tokenId },
-          });
-        });
+      transition(input, {
+        token: { set: { status: 'EXPIRED', endedAt: now(), endedReason: 'EXPIRED' }, onlyIf: eq(serviceTokens.status, 'ACTIVE') },
+        link: { set: { linkState: input.nextState, replacementReason: null }, onlyWhileCurrent: true },
+        audit: { actor: 'service', action: 'mdmServer.serviceToken.expire', detail: { tokenId: input.tokenId } },
       }),
 
     requireReplacement: (input) =>
-      guard(async () => {
-        const at = now();
-        await db.transaction(async (tx) => {
-          if (input.tokenId) {
-            await tx
-              .update(serviceTokens)
-              .set({ status: 'REVOKED', endedAt: at, endedReason: input.reason })
-              .where(and(eq(serviceTokens.id, input.tokenId), eq(serviceTokens.status, 'ACTIVE')));
-          }
-          await tx
-            .update(links)
-            .set({ linkState: 'REPLACEMENT_REQUIRED', replacementReason: input.reason, updatedAt: at })
-            .where(and(eq(links.id, input.linkId), isNull(links.deletedAt)));
-          await recordAudit(tx, {
-            id: input.operationId,
-            orgId: input.orgId,
-            actorUserId: null,
-            actor: 'service',
-            action: 'mdmServer.replacementRequired',
-            linkId: input.linkId,
-            outcome: 'SUCCESS',
-            detail: { tokenId: input.tokenId, reason: input.reason },
-          });
-        });
+      transition(input, {
+        token: { set: { status: 'REVOKED', endedAt: now(), endedReason: input.reason }, onlyIf: eq(serviceTokens.status, 'ACTIVE') },
+        link: { set: { linkState: 'REPLACEMENT_REQUIRED', replacementReason: input.reason }, onlyWhileCurrent: false },
+        audit: { actor: 'service', action: 'mdmServer.replacementRequired', detail: { tokenId: input.tokenId, reason: input.reason } },
       }),
 
     notify: (input) =>

@@ -6,11 +6,19 @@ import type { Database } from '../db/client';
 import type { SecretBox } from '../domain/secret-box';
 import type { Logger } from '../runtime/logger';
 import { authenticate } from './auth';
+import { DEFAULT_DEP_OPTIONS, depRouter, type DepOptions } from './dep';
 import { createErrorHandler } from './error-handler';
 import { healthRouter } from './health';
 import type { LinkCommands } from './link-commands';
+import { auditEventsRouter } from './audit-events';
 import { mdmServersRouter } from './mdm-servers';
+import { createMetrics } from './metrics';
+import { notificationsRouter } from './notifications';
+import { rolesRouter } from './roles';
+import { usersRouter } from './users';
+import { webhooksRouter } from './webhooks';
 import { sendProblem } from './problem';
+import { requestDeadline } from './request-deadline';
 
 export interface AppDeps {
   database: Database;
@@ -19,14 +27,22 @@ export interface AppDeps {
   secretBox: SecretBox;
   logger: Logger;
   now?: () => Date;
+  /** Longest an admin request may take before it answers 503 (default 20 s). */
+  requestDeadlineMs?: number;
+  /** MDM-facing /dep settings; defaults: DEP_SESSION_TTL PT30M, OAUTH_TIMESTAMP_WINDOW_SECONDS 300. */
+  dep?: Partial<DepOptions>;
+  /** /metrics: how long one database snapshot serves scrapes (default 5 s; tests use 0). */
+  metrics?: { cacheMs?: number };
 }
 
-/** The Express app: health, the admin API under /v1 and (later) the MDM-facing /dep endpoints. */
+/** The Express app: health, the admin API under /v1 and the MDM-facing /dep endpoints. */
 export function createApp(deps: AppDeps): Express {
   const { database, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  const metrics = createMetrics({ db: database.db, cacheMs: deps.metrics?.cacheMs });
+  app.use(metrics.middleware);
   app.use(
     pinoHttp({
       logger,
@@ -41,14 +57,33 @@ export function createApp(deps: AppDeps): Express {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
     }),
   );
   app.use(healthRouter(database, deps.client));
+  // Unauthenticated like /healthz, for Prometheus: aggregate counts only, no organization, link or secret.
+  app.get('/metrics', metrics.handler);
   const v1 = express.Router();
+  v1.use(requestDeadline(deps.requestDeadlineMs ?? 20_000));
   v1.use(authenticate(database.db));
   v1.use('/mdmServers', mdmServersRouter({ db: database.db, commands: deps.commands, secretBox: deps.secretBox, ...(deps.now ? { now: deps.now } : {}) }));
+  v1.use('/users', usersRouter({ db: database.db, commands: deps.commands, logger }));
+  v1.use('/roles', rolesRouter({ db: database.db }));
+  v1.use('/auditEvents', auditEventsRouter({ db: database.db }));
+  v1.use('/notifications', notificationsRouter({ db: database.db }));
+  v1.use('/webhooks', webhooksRouter({ db: database.db, secretBox: deps.secretBox }));
   app.use('/v1', v1);
+  app.use(
+    '/dep',
+    depRouter({
+      db: database.db,
+      commands: deps.commands,
+      secretBox: deps.secretBox,
+      logger,
+      options: { ...DEFAULT_DEP_OPTIONS, ...deps.dep },
+      ...(deps.now ? { now: deps.now } : {}),
+    }),
+  );
   app.use((_req, res) => sendProblem(res, 'NOT_FOUND', 'No such endpoint.'));
   app.use(createErrorHandler(logger));
   return app;

@@ -1,4 +1,5 @@
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { DEFAULT_ACCOUNT_EVENT_PAGING, startAccountEventWorkflow, type AccountEventPaging, type AccountEventStart } from './account-event-commands';
 import {
   createLinkUpdate,
   deleteLinkUpdate,
@@ -31,6 +32,8 @@ export interface LinkCommands {
   delete(linkId: string, request: DeleteLinkRequest): Promise<void>;
   tokenInstalled(linkId: string, tokenId: string): Promise<void>;
   tokenRevoked(linkId: string, signal: TokenRevokedSignal): Promise<void>;
+  /** Starts the fan-out of a password change or departure to the user's links (api/account-event-commands.ts). */
+  startAccountEvent(event: AccountEventStart): Promise<void>;
 }
 
 export interface LinkCommandsOptions {
@@ -39,6 +42,7 @@ export interface LinkCommandsOptions {
   durations: LifecycleDurations;
   /** How long an API request waits for the workflow's verdict before answering 503. */
   updateTimeoutMs: number;
+  accountEventPaging?: AccountEventPaging;
 }
 
 export function createLinkCommands(options: LinkCommandsOptions): LinkCommands {
@@ -83,6 +87,10 @@ export function createLinkCommands(options: LinkCommandsOptions): LinkCommands {
     },
     async tokenRevoked(linkId, signal) {
       await handle(linkId).signal(tokenRevokedSignal, signal);
+    },
+    async startAccountEvent(event) {
+      const paging = options.accountEventPaging ?? DEFAULT_ACCOUNT_EVENT_PAGING;
+      await bounded(() => startAccountEventWorkflow(client, { taskQueue, paging }, event));
     },
   };
 }

@@ -4,7 +4,7 @@ import multer from 'multer';
 import { and, eq, isNull, ne } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/client';
-import { findLinkView, listLinkViews, type LinkView } from '../db/link-views';
+import { findLinkView, listLinkViews, NO_TOKEN_CURSOR_KEY, type LinkView } from '../db/link-views';
 import { certificates, idempotencyKeys, links, serviceTokens } from '../db/schema';
 import { parsePublicKeyCertificate } from '../domain/certificate';
 import type { SecretBox } from '../domain/secret-box';
@@ -70,7 +70,7 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
     const query = z
       .object({
         limit: z.coerce.number().int().min(1).max(1000).default(100),
-        cursor: z.string().regex(/^\d{1,15}_[0-9a-f-]{36}$/).optional(),
+        cursor: z.string().regex(/^\d{1,16}_[0-9a-f-]{36}$/).optional(),
         sort: z.enum(['createdDateTime', 'tokenExpiry', 'serviceToken.expiresDateTime']).default('createdDateTime'),
         'filter[expiringWithinDays]': z.coerce.number().int().min(0).max(3660).optional(),
       })
@@ -91,7 +91,7 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
     });
     const page = views.slice(0, q.limit);
     const last = page[page.length - 1];
-    const nextKey = last ? (sort === 'tokenExpiry' ? last.serviceToken?.expiresAt.getTime() ?? 8.64e15 : last.createdAt.getTime()) : 0;
+    const nextKey = last ? (sort === 'tokenExpiry' ? last.serviceToken?.expiresAt.getTime() ?? NO_TOKEN_CURSOR_KEY : last.createdAt.getTime()) : 0;
     const next = views.length > q.limit && last ? `${nextKey}_${last.id}` : undefined;
     res.json({
       data: page.map(mdmServerResource),

@@ -87,6 +87,17 @@ export interface ListOptions {
   now: Date;
 }
 
+/**
+ * A cursor time as a typed parameter. Compared with an expression rather than a column, a Date would
+ * reach postgres.js unconverted (it refuses it); an ISO string with a cast works on both drivers.
+ */
+function timestampParam(ms: number): SQL {
+  return sql`${new Date(ms).toISOString()}::timestamptz`;
+}
+
+/** The tokenExpiry cursor key of a link without a token: it sorts after every date (Postgres 'infinity'). */
+export const NO_TOKEN_CURSOR_KEY = 8.64e15;
+
 export async function listLinkViews(db: Db, orgId: string, options: ListOptions): Promise<LinkView[]> {
   const conditions: SQL[] = [eq(links.orgId, orgId), isNull(links.deletedAt)];
   if (options.expiringWithinDays !== undefined) {
@@ -94,20 +105,24 @@ export async function listLinkViews(db: Db, orgId: string, options: ListOptions)
     conditions.push(lte(serviceTokens.expiresAt, until), eq(serviceTokens.status, 'ACTIVE'));
   }
   if (options.sort === 'tokenExpiry') {
-    // Links without a token sort last; the cursor key for them is +infinity (use a far-future date).
+    // Links without a token sort last; the cursor key for them is NO_TOKEN_CURSOR_KEY, read back as infinity.
     const expiry = sql<Date>`coalesce(${serviceTokens.expiresAt}, 'infinity'::timestamptz)`;
     if (options.after) {
-      const at = new Date(options.after.key);
+      const at = options.after.key >= NO_TOKEN_CURSOR_KEY ? sql`'infinity'::timestamptz` : timestampParam(options.after.key);
       conditions.push(or(gt(expiry, at), and(eq(expiry, at), gt(links.id, options.after.id))) as SQL);
     }
     const rows = await baseQuery(db).where(and(...conditions)).orderBy(asc(expiry), asc(links.id)).limit(options.limit);
     return rows.map(toView);
   }
+  // Sorted and compared at millisecond precision, the cursor's: created_at keeps microseconds, and a
+  // row compared at those would come back on the next page. Taken in UTC wall time (the cursor too),
+  // the expression is immutable and served by the index links_org_created_ms_live, not a full sort.
+  const created = sql<Date>`date_trunc('milliseconds', ${links.createdAt} at time zone 'UTC')`;
   if (options.after) {
-    const at = new Date(options.after.key);
-    conditions.push(or(gt(links.createdAt, at), and(eq(links.createdAt, at), gt(links.id, options.after.id))) as SQL);
+    const at = sql`(${timestampParam(options.after.key)} at time zone 'UTC')`;
+    conditions.push(or(gt(created, at), and(eq(created, at), gt(links.id, options.after.id))) as SQL);
   }
-  const rows = await baseQuery(db).where(and(...conditions)).orderBy(asc(links.createdAt), asc(links.id)).limit(options.limit);
+  const rows = await baseQuery(db).where(and(...conditions)).orderBy(asc(created), asc(links.id)).limit(options.limit);
   return rows.map(toView);
 }
 

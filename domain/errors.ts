@@ -25,6 +25,16 @@ export const Errors = {
   WRONG_STATE: { status: 409, title: 'Not allowed in the current state' },
   BUILT_IN_ALREADY_EXISTS: { status: 409, title: 'A built-in device management service already exists' },
   BUILT_IN_HAS_NO_TOKEN: { status: 409, title: 'A built-in service takes no certificate or token' },
+  // users, roles and API keys
+  EMAIL_TAKEN: { status: 409, title: 'A user with this email already exists' },
+  USER_DEPARTED: { status: 409, title: 'The user has left the organization' },
+  LAST_USER_MANAGER: { status: 409, title: 'The last user who can manage users must keep that permission' },
+  ROLE_NAME_TAKEN: { status: 409, title: 'A role with this name already exists' },
+  UNKNOWN_ROLE: { status: 422, title: 'Unknown role' },
+  UNKNOWN_PERMISSION: { status: 422, title: 'Unknown permission' },
+  // webhooks
+  WEBHOOK_URL_INVALID: { status: 422, title: 'Invalid webhook URL' },
+  WEBHOOK_LIMIT_REACHED: { status: 409, title: 'Webhook limit reached' },
   // requests
   BAD_REQUEST: { status: 400, title: 'Malformed request' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },

@@ -1,9 +1,13 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { isValidIsoDuration } from '../domain/durations';
+import type { NotificationDeliveryConfig } from '../activities/notifications';
+import { addDuration, isValidIsoDuration } from '../domain/durations';
 
 const isoDuration = (name: string) =>
   z.string().trim().refine(isValidIsoDuration, { message: `${name} must be a positive ISO 8601 duration such as P1Y or PT30S` });
+
+/** A duration's length in milliseconds (calendar units counted from the epoch). */
+const durationMs = (v: string) => addDuration(0, v);
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -32,6 +36,15 @@ const schema = z.object({
   INSTALL_REMINDER_AFTER: isoDuration('INSTALL_REMINDER_AFTER').default('P7D'),
   DEP_SESSION_TTL: isoDuration('DEP_SESSION_TTL').default('PT30M'),
   OAUTH_TIMESTAMP_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** The URL MDM clients use to reach this service (e.g. https://mdm.example.com/apple), when a proxy rewrites it. */
+  PUBLIC_BASE_URL: z
+    .string()
+    .trim()
+    .refine((v) => /^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/i.test(v), {
+      message: 'PUBLIC_BASE_URL must be an absolute http(s) URL without query, such as https://mdm.example.com',
+    })
+    .transform((v) => v.replace(/\/+$/, ''))
+    .optional(),
   BOOTSTRAP_ADMIN_API_KEY: z.string().min(16, 'BOOTSTRAP_ADMIN_API_KEY must be at least 16 characters').optional(),
   SECRETS_KEY: z
     .string()
@@ -39,6 +52,23 @@ const schema = z.object({
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_CERTIFICATES_PER_ORGANIZATION: z.coerce.number().int().min(1).default(250),
+  /** Notification email: unset → no email. Credentials may be in the URL; it is never logged. */
+  SMTP_URL: z
+    .string()
+    .trim()
+    .refine((v) => /^smtps?:\/\/[^/\s]+/i.test(v), { message: 'SMTP_URL must look like smtp://user:password@mail.example.com:587 or smtps://…:465' })
+    .optional(),
+  SMTP_FROM: z.string().trim().min(3).default('dms-link <dms-link@localhost>'),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
+  WEBHOOK_RETRY_INITIAL_INTERVAL: isoDuration('WEBHOOK_RETRY_INITIAL_INTERVAL').default('PT30S'),
+  WEBHOOK_RETRY_MAX_INTERVAL: isoDuration('WEBHOOK_RETRY_MAX_INTERVAL').default('PT1H'),
+  WEBHOOK_TIMEOUT: isoDuration('WEBHOOK_TIMEOUT')
+    .refine((v) => durationMs(v) <= 60_000, { message: 'WEBHOOK_TIMEOUT must be at most PT60S' })
+    .default('PT10S'),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: z
+    .enum(['true', 'false', '1', '0'], { error: 'WEBHOOK_ALLOW_PRIVATE_NETWORKS must be true or false' })
+    .transform((v) => v === 'true' || v === '1')
+    .default(false),
 });
 
 export type Config = Omit<z.infer<typeof schema>, 'DATA_DIR'> & { DATA_DIR: string };
@@ -77,5 +107,20 @@ export function lifecycleDurations(config: Config): LifecycleDurations {
     tokenValidity: config.TOKEN_VALIDITY,
     reminderOffsets: config.REMINDER_OFFSETS,
     installReminderAfter: config.INSTALL_REMINDER_AFTER,
+  };
+}
+
+/** How the worker delivers notifications: webhook retries and timeout, SMTP. */
+export function notificationDelivery(config: Config): NotificationDeliveryConfig {
+  return {
+    retry: {
+      initialIntervalMs: durationMs(config.WEBHOOK_RETRY_INITIAL_INTERVAL),
+      maximumIntervalMs: durationMs(config.WEBHOOK_RETRY_MAX_INTERVAL),
+      backoffCoefficient: 2,
+      maximumAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+    },
+    webhookTimeoutMs: durationMs(config.WEBHOOK_TIMEOUT),
+    allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+    smtp: config.SMTP_URL ? { url: config.SMTP_URL, from: config.SMTP_FROM } : undefined,
   };
 }

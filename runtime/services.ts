@@ -7,7 +7,7 @@ import { createLinkCommands } from '../api/link-commands';
 import { openDatabase, type Database } from '../db/client';
 import { SecretBox } from '../domain/secret-box';
 import { createWorker } from '../worker/create-worker';
-import { lifecycleDurations, type Config } from './config';
+import { lifecycleDurations, notificationDelivery, type Config } from './config';
 import type { Logger } from './logger';
 import { loadSecretsKey } from './secrets-key';
 
@@ -41,7 +41,7 @@ export async function startServices(config: Config, temporalAddress: string, log
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TASK_QUEUE,
-      deps: { db: database.db, secretBox, maxCertificatesPerOrganization: config.MAX_CERTIFICATES_PER_ORGANIZATION },
+      deps: { db: database.db, secretBox, maxCertificatesPerOrganization: config.MAX_CERTIFICATES_PER_ORGANIZATION, notifications: notificationDelivery(config) },
     });
     const w = worker;
     workerRun = w.run().catch((err: unknown) => {
@@ -59,7 +59,14 @@ export async function startServices(config: Config, temporalAddress: string, log
     const connection = await Connection.connect({ address: temporalAddress });
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const commands = createLinkCommands({ client, taskQueue: config.TASK_QUEUE, durations: lifecycleDurations(config), updateTimeoutMs: 15_000 });
-    const app = createApp({ database, client, commands, secretBox, logger });
+    const app = createApp({
+      database,
+      client,
+      commands,
+      secretBox,
+      logger,
+      dep: { sessionTtl: config.DEP_SESSION_TTL, timestampWindowSeconds: config.OAUTH_TIMESTAMP_WINDOW_SECONDS, publicBaseUrl: config.PUBLIC_BASE_URL },
+    });
     const server = http.createServer(app);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -1,2 +1,4 @@
 // The workflow bundle's entry: every workflow type the worker registers.
 export { linkWorkflow } from './link';
+export { accountEventWorkflow } from './account-event';
+export { deliverNotificationWorkflow } from './deliver-notification';

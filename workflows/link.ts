@@ -7,17 +7,23 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
+  ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
+  startChild,
+  WorkflowIdReusePolicy,
   upsertSearchAttributes,
   setCurrentDetails,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { LinkActivities } from '../activities/link-activity-types';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { LinkActivities, NotifyInput } from '../activities/link-activity-types';
 import { subtractDuration, addDuration } from '../domain/durations';
 import { DomainError, isErrorCode, type ErrorCode } from '../domain/errors';
 import { normalizeServerName } from '../domain/server-name';
+import { deliverNotificationWorkflow, deliverNotificationWorkflowId } from './deliver-notification';
 import type {
   CreateLinkRequest,
   DeleteLinkRequest,
@@ -195,9 +201,31 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     if (changedToReplacement) await notifyReplacement();
   }
 
+  /** Records a notification, then delivers it (webhooks, email) in a child workflow of its own. */
+  async function notify(input: Omit<NotifyInput, 'operationId' | 'linkId' | 'orgId'>): Promise<void> {
+    const recorded: { notificationId?: string } | null | undefined = await activities.notify({ ...op(), ...input });
+    // Histories recorded before webhook delivery start no child here (and their notify returned nothing).
+    if (recorded?.notificationId && patched('webhook-delivery')) await startDelivery(recorded.notificationId, input.kind);
+  }
+
+  async function startDelivery(notificationId: string, kind: string): Promise<void> {
+    try {
+      await startChild(deliverNotificationWorkflow, {
+        workflowId: deliverNotificationWorkflowId(notificationId),
+        args: [{ notificationId }],
+        // Retries may outlive this run (continue-as-new) or the link (deletion): delivery goes on.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        staticSummary: `${kind} of ${life.serverName}`,
+      });
+    } catch (err) {
+      // The same notification again (its record was deduplicated): it is delivered once.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
   async function notifyReplacement(): Promise<void> {
-    await activities.notify({
-      ...op(),
+    await notify({
       tokenId: life.token?.tokenId ?? null,
       kind: 'REPLACEMENT_REQUIRED',
       detail: { reason: life.replacementReason },
@@ -293,7 +321,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
       await activities.recordInstallation({ ...op(), tokenId, nextState, replacementReason: life.replacementReason });
       token.installed = true;
       life.linkState = nextState;
-      await activities.notify({ ...op(), tokenId, kind: 'TOKEN_INSTALLED', detail: {} });
+      await notify({ tokenId, kind: 'TOKEN_INSTALLED', detail: {} });
       publish();
     });
   });
@@ -345,12 +373,11 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     if (!token || token.tokenId !== due.tokenId || token.ended || deleted) return;
     if (due.kind === 'INSTALL_REMINDER') {
       if (!token.installed) {
-        await activities.notify({ ...op(), tokenId: token.tokenId, kind: 'INSTALL_REMINDER', detail: { after: durations.installReminderAfter } });
+        await notify({ tokenId: token.tokenId, kind: 'INSTALL_REMINDER', detail: { after: durations.installReminderAfter } });
       }
       token.installReminderDone = true;
     } else if (due.kind === 'RENEWAL_REMINDER') {
-      await activities.notify({
-        ...op(),
+      await notify({
         tokenId: token.tokenId,
         kind: 'RENEWAL_REMINDER',
         detail: { offset: due.offset, expiresDateTime: new Date(token.expiresAtMs).toISOString() },
@@ -359,7 +386,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     } else {
       const nextState: LinkState = 'EXPIRED';
       await activities.expireServiceToken({ ...op(), tokenId: token.tokenId, nextState, replacementReason: null });
-      await activities.notify({ ...op(), tokenId: token.tokenId, kind: 'TOKEN_EXPIRED', detail: { expiresDateTime: new Date(token.expiresAtMs).toISOString() } });
+      await notify({ tokenId: token.tokenId, kind: 'TOKEN_EXPIRED', detail: { expiresDateTime: new Date(token.expiresAtMs).toISOString() } });
       token.ended = true;
       life.linkState = nextState;
       life.replacementReason = null;

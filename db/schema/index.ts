@@ -1,3 +1,5 @@
 export * from './identity';
 export * from './links';
 export * from './dep';
+export * from './account-events';
+export * from './notifications';

@@ -10,8 +10,10 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../../api/app';
 import type { AccountEventPaging } from '../../api/account-event-commands';
+import type { DepOptions } from '../../api/dep';
 import { createLinkCommands, type LinkCommands } from '../../api/link-commands';
 import { createActivities } from '../../activities';
+import type { NotificationDeliveryConfig } from '../../activities/notifications';
 import { openDatabase, type Database } from '../../db/client';
 import { createOrganizationWithAdmin } from '../../db/identity';
 import { SecretBox } from '../../domain/secret-box';
@@ -52,6 +54,14 @@ export interface TestStackOptions {
   /** The API's logger (a test captures its output); silent by default. */
   logger?: Logger;
   accountEventPaging?: AccountEventPaging;
+  /** MDM-facing /dep settings (session TTL, timestamp window, PUBLIC_BASE_URL). */
+  dep?: Partial<DepOptions>;
+  /** Wraps the API's link commands (e.g. to make a signal fail once). */
+  wrapCommands?: (real: LinkCommands) => LinkCommands;
+  /** Webhook retries (tests: short intervals, private addresses allowed) and SMTP of the worker. */
+  notifications?: Partial<NotificationDeliveryConfig>;
+  /** /metrics snapshot cache (tests: 0, so each scrape reads the database). */
+  metricsCacheMs?: number;
 }
 
 export type Activities = ReturnType<typeof createActivities>;
@@ -72,7 +82,12 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const address = options.temporalAddress ?? inject('temporalAddress');
 
   const nativeConnection = await NativeConnection.connect({ address });
-  const activityDeps = { db: database.db, secretBox, maxCertificatesPerOrganization: options.maxCertificatesPerOrganization ?? 250 };
+  const activityDeps = {
+    db: database.db,
+    secretBox,
+    maxCertificatesPerOrganization: options.maxCertificatesPerOrganization ?? 250,
+    ...(options.notifications ? { notifications: options.notifications } : {}),
+  };
   let worker = await createWorker({
     connection: nativeConnection,
     namespace: 'default',
@@ -92,7 +107,15 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     ...(options.accountEventPaging ? { accountEventPaging: options.accountEventPaging } : {}),
   });
   const logger = options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const app = createApp({ database, client, commands, secretBox, logger });
+  const app = createApp({
+    database,
+    client,
+    commands: options.wrapCommands ? options.wrapCommands(commands) : commands,
+    secretBox,
+    logger,
+    ...(options.dep ? { dep: options.dep } : {}),
+    ...(options.metricsCacheMs !== undefined ? { metrics: { cacheMs: options.metricsCacheMs } } : {}),
+  });
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -129,7 +152,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       server.closeAllConnections();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await workerRun;
-      await nativeConnection.close();
+      // A worker that was never run (inProcessWorker: false) keeps its reference; the process ends anyway.
+      await nativeConnection.close().catch(() => undefined);
       await connection.close();
       await database.close();
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -1,0 +1,1 @@
+CREATE INDEX "links_org_created_ms_live" ON "links" USING btree ("org_id",date_trunc('milliseconds', "created_at" at time zone 'UTC'),"id") WHERE "links"."deleted_at" is null;

@@ -1,0 +1,137 @@
+import { and, asc, count, desc, eq, gte, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { isUuid } from '../domain/ids';
+import type { Db } from './client';
+import { notificationEmails, notifications, webhookDeliveries, webhookDeliveryAttempts, webhookEndpoints } from './schema';
+
+export type NotificationRow = typeof notifications.$inferSelect;
+export type WebhookRow = typeof webhookEndpoints.$inferSelect;
+export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
+export type AttemptRow = typeof webhookDeliveryAttempts.$inferSelect;
+export type EmailRow = typeof notificationEmails.$inferSelect;
+
+/**
+ * A row's place in a newest-first list: created_at as Postgres prints it (microseconds kept, which a
+ * JavaScript Date would drop) and the id. Opaque to callers (base64url).
+ */
+export interface Position {
+  createdAt: string;
+  id: string;
+}
+
+const POSITION_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
+
+export function encodeCursor(position: Position): string {
+  return Buffer.from(`${position.createdAt}|${position.id}`, 'utf8').toString('base64url');
+}
+
+/** The position in a cursor, or undefined when the cursor was not made by encodeCursor. */
+export function decodeCursor(cursor: string): Position | undefined {
+  const [createdAt, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (rest.length || !createdAt || !id || !POSITION_TIME.test(createdAt) || !isUuid(id)) return undefined;
+  return { createdAt, id };
+}
+
+export interface NotificationQuery {
+  orgId: string;
+  linkId?: string | undefined;
+  kinds?: string[] | undefined;
+  /** Inclusive. */
+  since?: Date | undefined;
+  limit: number;
+  after?: Position | undefined;
+}
+
+/** One page of the organization's notifications, newest first, and the position after its last row. */
+export async function listNotifications(db: Db, query: NotificationQuery): Promise<{ rows: NotificationRow[]; next: Position | undefined }> {
+  const where: SQL[] = [eq(notifications.orgId, query.orgId)];
+  if (query.linkId) where.push(eq(notifications.linkId, query.linkId));
+  if (query.kinds?.length) where.push(inArray(notifications.kind, query.kinds));
+  if (query.since) where.push(gte(notifications.createdAt, query.since));
+  if (query.after) where.push(sql`(${notifications.createdAt}, ${notifications.id}) < (${query.after.createdAt}::timestamptz, ${query.after.id}::uuid)`);
+  const found = await db
+    .select({ row: notifications, position: sql<string>`${notifications.createdAt}::text` })
+    .from(notifications)
+    .where(and(...where))
+    .orderBy(desc(notifications.createdAt), desc(notifications.id))
+    .limit(query.limit + 1);
+  const page = found.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return {
+    rows: page.map((r) => r.row),
+    next: found.length > query.limit && last ? { createdAt: last.position, id: last.row.id } : undefined,
+  };
+}
+
+export async function findNotification(db: Db, orgId: string, id: string): Promise<NotificationRow | undefined> {
+  const [row] = await db.select().from(notifications).where(and(eq(notifications.id, id), eq(notifications.orgId, orgId)));
+  return row;
+}
+
+export interface DeliveryWithAttempts extends DeliveryRow {
+  attemptLog: AttemptRow[];
+}
+
+async function withAttempts(db: Db, rows: DeliveryRow[]): Promise<DeliveryWithAttempts[]> {
+  if (rows.length === 0) return [];
+  const attempts = await db
+    .select()
+    .from(webhookDeliveryAttempts)
+    .where(inArray(webhookDeliveryAttempts.deliveryId, rows.map((r) => r.id)))
+    .orderBy(asc(webhookDeliveryAttempts.attempt));
+  return rows.map((r) => ({ ...r, attemptLog: attempts.filter((a) => a.deliveryId === r.id) }));
+}
+
+/** The webhook deliveries and the email of one notification. */
+export async function deliveriesOfNotification(db: Db, notificationId: string): Promise<{ webhooks: DeliveryWithAttempts[]; email: EmailRow | undefined }> {
+  const rows = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.notificationId, notificationId)).orderBy(asc(webhookDeliveries.createdAt));
+  const [email] = await db.select().from(notificationEmails).where(eq(notificationEmails.notificationId, notificationId));
+  return { webhooks: await withAttempts(db, rows), email };
+}
+
+/** One page of an endpoint's deliveries, newest first. */
+export async function listDeliveries(
+  db: Db,
+  webhookId: string,
+  query: { limit: number; after?: Position | undefined; status?: string | undefined },
+): Promise<{ rows: DeliveryWithAttempts[]; next: Position | undefined }> {
+  const where: SQL[] = [eq(webhookDeliveries.webhookId, webhookId)];
+  if (query.status) where.push(eq(webhookDeliveries.status, query.status));
+  if (query.after) where.push(sql`(${webhookDeliveries.createdAt}, ${webhookDeliveries.id}) < (${query.after.createdAt}::timestamptz, ${query.after.id}::uuid)`);
+  const found = await db
+    .select({ row: webhookDeliveries, position: sql<string>`${webhookDeliveries.createdAt}::text` })
+    .from(webhookDeliveries)
+    .where(and(...where))
+    .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
+    .limit(query.limit + 1);
+  const page = found.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return {
+    rows: await withAttempts(db, page.map((r) => r.row)),
+    next: found.length > query.limit && last ? { createdAt: last.position, id: last.row.id } : undefined,
+  };
+}
+
+export async function listWebhooks(db: Db, orgId: string): Promise<WebhookRow[]> {
+  return db
+    .select()
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.orgId, orgId), isNull(webhookEndpoints.deletedAt)))
+    .orderBy(asc(webhookEndpoints.createdAt), asc(webhookEndpoints.id));
+}
+
+/** A live endpoint of the organization, or undefined (unknown, deleted, or another organization's). */
+export async function findWebhook(db: Db, orgId: string, id: string): Promise<WebhookRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.orgId, orgId), isNull(webhookEndpoints.deletedAt)));
+  return row;
+}
+
+export async function countWebhooks(db: Pick<Db, 'select'>, orgId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.orgId, orgId), isNull(webhookEndpoints.deletedAt)));
+  return row?.n ?? 0;
+}

@@ -1,0 +1,35 @@
+/**
+ * The public shape of one notification: the webhook body and the API's notification resource.
+ * Built from the stored row only, so every delivery attempt sends the same bytes and `id` (the
+ * notification id) is stable: receivers de-duplicate on it (delivery is at-least-once).
+ */
+export interface NotificationRowLike {
+  id: string;
+  orgId: string;
+  linkId: string;
+  tokenId: string | null;
+  kind: string;
+  payload: Record<string, unknown>;
+  createdAt: Date;
+}
+
+export interface NotificationEvent {
+  id: string;
+  type: string;
+  createdDateTime: string;
+  organizationId: string;
+  mdmServer: { id: string; serverName: string };
+  data: Record<string, unknown>;
+}
+
+export function notificationEvent(row: NotificationRowLike): NotificationEvent {
+  const { serverName, ...rest } = row.payload;
+  return {
+    id: row.id,
+    type: row.kind,
+    createdDateTime: row.createdAt.toISOString(),
+    organizationId: row.orgId,
+    mdmServer: { id: row.linkId, serverName: typeof serverName === 'string' ? serverName : '' },
+    data: { serviceTokenId: row.tokenId, ...rest },
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * What a notification says to a person (the email), from the stored notification alone. Plain text,
+ * ASCII subject lines; the kind's code is in the subject so mail rules can sort on it.
+ */
+export interface NotificationForText {
+  id: string;
+  kind: string;
+  linkId: string;
+  serverName: string;
+  createdAt: Date;
+  data: Record<string, unknown>;
+}
+
+const REASONS: Record<string, string> = {
+  NEW_PUBLIC_KEY: 'a new public key certificate was uploaded',
+  PASSWORD_CHANGED: 'the user who downloaded the token changed their password',
+  USER_DEPARTED: 'the user who downloaded the token left the organization',
+};
+
+function headline(n: NotificationForText): string {
+  const expires = typeof n.data.expiresDateTime === 'string' ? n.data.expiresDateTime : undefined;
+  switch (n.kind) {
+    case 'RENEWAL_REMINDER':
+      return `the service token expires ${expires ? `on ${expires}` : 'soon'}${typeof n.data.offset === 'string' ? ` (reminder ${n.data.offset} before expiry)` : ''}`;
+    case 'INSTALL_REMINDER':
+      return `the downloaded service token has not been installed${typeof n.data.after === 'string' ? ` ${n.data.after} after download` : ''}`;
+    case 'TOKEN_EXPIRED':
+      return 'the service token has expired';
+    case 'TOKEN_INSTALLED':
+      return 'the service token was installed';
+    case 'REPLACEMENT_REQUIRED': {
+      const reason = typeof n.data.reason === 'string' ? n.data.reason : undefined;
+      return `a new service token is required${reason ? ` because ${REASONS[reason] ?? reason}` : ''}`;
+    }
+    default:
+      return n.kind;
+  }
+}
+
+const ACTIONS: Record<string, string> = {
+  RENEWAL_REMINDER: 'Download a new service token before then and install it in the device management service.',
+  INSTALL_REMINDER: 'Install the service token in the device management service, or download a new one.',
+  TOKEN_EXPIRED: 'Download a new service token and install it in the device management service.',
+  REPLACEMENT_REQUIRED: 'Download a new service token and install it in the device management service.',
+};
+
+export function notificationSubject(n: NotificationForText): string {
+  return `[dms-link] ${n.serverName}: ${n.kind} - ${headline(n)}`;
+}
+
+export function notificationText(n: NotificationForText): string {
+  const lines = [
+    `Device management service "${n.serverName}": ${headline(n)}.`,
+    '',
+    ...(ACTIONS[n.kind] ? [ACTIONS[n.kind] ?? '', ''] : []),
+    `Event:   ${n.kind} (${n.id})`,
+    `Server:  ${n.serverName} (${n.linkId})`,
+    `At:      ${n.createdAt.toISOString()}`,
+    '',
+    `API: GET /v1/mdmServers/${n.linkId}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
