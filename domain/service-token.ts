@@ -145,7 +145,6 @@ export function buildServiceTokenP7m(certificateDer: Buffer, secrets: ServiceTok
  * `Acme MDM_Token_2026-11-28T09-30-00Z_smime.p7m`; characters unsafe in file names become `_`.
  */
 export function serviceTokenFileName(serverName: string, issuedAt: Date): string {
-  // eslint-disable-next-line no-control-regex
   const safeName = serverName.replace(/[/\\:*?"<>|\u0000-\u001f\u007f-\u009f]/g, '_');
   return `${safeName}_Token_${formatTokenTime(issuedAt).replace(/:/g, '-')}_smime.p7m`;
 }

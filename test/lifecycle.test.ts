@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceTokens } from '../db/schema';
+import { lifecycleQuery } from '../workflows/link';
 import { cleanupTestCertificates, decryptP7mWithOpenssl, makeRsaCertificate, type TestCertificate } from './support/certificates';
 import { createLink, linkAttributes, notificationKinds, uploadCertificate } from './support/links';
 import { recordHistories } from './support/histories';
@@ -68,6 +69,9 @@ describe('link lifecycle on real Temporal and Postgres', () => {
       return a.linkState === 'ACTIVE' && a;
     });
     expect(active.serviceToken.installedDateTime).not.toBeNull();
+    // Operators can ask the workflow itself where the lifecycle stands.
+    const lifecycle = await stack.client.workflow.getHandle(`link-${linkId}`).query(lifecycleQuery);
+    expect(lifecycle).toMatchObject({ linkState: 'ACTIVE', serverName: 'Lifecycle Building A', token: { tokenId: token!.id, installed: true } });
 
     const expired = await eventually(async () => {
       const a = await linkAttributes(call, linkId);
