@@ -29,15 +29,21 @@ export interface RecordedAccountEvent {
  * REVOKED, so the MDM-facing endpoints refuse them from this commit on. The link states follow
  * through the account-event workflow, which pages through the tokens listed here.
  */
+/** Reads the organization's user and locks the row: changes to one user take turns. */
+export async function lockUser(tx: Pick<Db, 'select'>, orgId: string, userId: string) {
+  const [user] = await tx
+    .select()
+    .from(users)
+    .where(and(eq(users.id, userId), eq(users.orgId, orgId)))
+    .for('update');
+  if (!user) throw new DomainError('NOT_FOUND', `No user with id "${userId}" exists in your organization.`);
+  return user;
+}
+
 export async function recordAccountEvent(db: Db, input: RecordAccountEventInput): Promise<RecordedAccountEvent> {
   return db.transaction(async (tx) => {
     // Locks the user: two departures (or a departure and a role change) take turns.
-    const [user] = await tx
-      .select()
-      .from(users)
-      .where(and(eq(users.id, input.userId), eq(users.orgId, input.orgId)))
-      .for('update');
-    if (!user) throw new DomainError('NOT_FOUND', `No user with id "${input.userId}" exists in your organization.`);
+    const user = await lockUser(tx, input.orgId, input.userId);
     if (user.departedAt) throw new DomainError('USER_DEPARTED', `${user.name} left the organization on ${user.departedAt.toISOString()}.`);
     if (input.kind === 'USER_DEPARTED') await assertAnotherUserManager(tx, input.orgId, input.userId);
 

@@ -4,7 +4,7 @@ import { apiKeyPrefix, generateApiKey, hashApiKey } from '../domain/api-key';
 import { DomainError } from '../domain/errors';
 import { isUuid } from '../domain/ids';
 import { BUILT_IN_ROLES, isBuiltInRole, isPermission, PERMISSIONS, type Permission } from '../domain/permissions';
-import { assertAnotherUserManager } from './account-events';
+import { assertAnotherUserManager, lockUser } from './account-events';
 import { recordAudit } from './audit';
 import type { Db } from './client';
 import { uniqueViolation } from './errors';
@@ -126,12 +126,7 @@ export async function updateUser(
   input: { orgId: string; userId: string; name?: string | undefined; role?: string | undefined; actorUserId: string },
 ): Promise<UserView> {
   await db.transaction(async (tx) => {
-    const [user] = await tx
-      .select()
-      .from(users)
-      .where(and(eq(users.id, input.userId), eq(users.orgId, input.orgId)))
-      .for('update');
-    if (!user) throw new DomainError('NOT_FOUND', `No user with id "${input.userId}" exists in your organization.`);
+    const user = await lockUser(tx, input.orgId, input.userId);
     if (user.departedAt) throw new DomainError('USER_DEPARTED', `${user.name} left the organization; a departed user cannot be changed.`);
     const roleChanges = input.role !== undefined && input.role !== user.role;
     if (roleChanges && input.role !== undefined) {
