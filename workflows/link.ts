@@ -20,10 +20,11 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { LinkActivities, NotifyInput } from '../activities/link-activity-types';
-import { subtractDuration, addDuration } from '../domain/durations';
+import { subtractDuration } from '../domain/durations';
 import { DomainError, isErrorCode, type ErrorCode } from '../domain/errors';
 import { normalizeServerName } from '../domain/server-name';
 import { deliverNotificationWorkflow, deliverNotificationWorkflowId } from './deliver-notification';
+import { nextDueEvent, type DueEvent } from './link-timers';
 import type {
   CreateLinkRequest,
   DeleteLinkRequest,
@@ -393,27 +394,4 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     }
     publish();
   }
-}
-
-interface DueEvent {
-  tokenId: string;
-  kind: 'RENEWAL_REMINDER' | 'INSTALL_REMINDER' | 'TOKEN_EXPIRED';
-  offset: string;
-  atMs: number;
-}
-
-/** The earliest timer of the current token: install reminder, renewal reminders, expiry. */
-export function nextDueEvent(token: TokenGeneration | null, durations: LinkWorkflowInput['durations']): DueEvent | undefined {
-  if (!token || token.ended) return undefined;
-  const events: DueEvent[] = [];
-  if (!token.installed && !token.installReminderDone) {
-    events.push({ tokenId: token.tokenId, kind: 'INSTALL_REMINDER', offset: durations.installReminderAfter, atMs: addDuration(token.issuedAtMs, durations.installReminderAfter) });
-  }
-  for (const offset of durations.reminderOffsets) {
-    if (token.remindersDone.includes(offset)) continue;
-    events.push({ tokenId: token.tokenId, kind: 'RENEWAL_REMINDER', offset, atMs: subtractDuration(token.expiresAtMs, offset) });
-  }
-  events.push({ tokenId: token.tokenId, kind: 'TOKEN_EXPIRED', offset: '', atMs: token.expiresAtMs });
-  // Earliest first; at equal times reminders go before expiry (stable order of the list above).
-  return events.reduce<DueEvent | undefined>((min, e) => (!min || e.atMs < min.atMs ? e : min), undefined);
 }
