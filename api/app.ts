@@ -18,6 +18,8 @@ import { rolesRouter } from './roles';
 import { usersRouter } from './users';
 import { webhooksRouter } from './webhooks';
 import { sendProblem } from './problem';
+import { meRouter } from './me';
+import { CONSOLE_DIR } from './console-dir';
 import { requestDeadline } from './request-deadline';
 
 export interface AppDeps {
@@ -72,7 +74,11 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/auditEvents', auditEventsRouter({ db: database.db }));
   v1.use('/notifications', notificationsRouter({ db: database.db }));
   v1.use('/webhooks', webhooksRouter({ db: database.db, secretBox: deps.secretBox }));
+  v1.use('/me', meRouter({ db: database.db }));
   app.use('/v1', v1);
+  // The web console: static files, no build step; it calls /v1 with the API key it is given.
+  app.use('/console', express.static(CONSOLE_DIR, { index: 'index.html', fallthrough: true }));
+  app.get('/', (_req, res) => res.redirect('/console/'));
   app.use(
     '/dep',
     depRouter({

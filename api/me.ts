@@ -1,0 +1,27 @@
+import { Router } from 'express';
+import { eq } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { organizations } from '../db/schema';
+import { principalOf } from './auth';
+
+/** `GET /v1/me`: who the caller is and what their role allows (the console hides what it does not). */
+export function meRouter(deps: { db: Db }): Router {
+  const router = Router();
+  router.get('/', async (req, res) => {
+    const principal = principalOf(req);
+    const [org] = await deps.db.select({ name: organizations.name }).from(organizations).where(eq(organizations.id, principal.orgId));
+    res.json({
+      data: {
+        type: 'users',
+        id: principal.userId,
+        attributes: {
+          name: principal.userName,
+          role: principal.role,
+          permissions: [...principal.permissions].sort(),
+          organization: { id: principal.orgId, name: org?.name ?? '' },
+        },
+      },
+    });
+  });
+  return router;
+}

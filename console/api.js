@@ -1,0 +1,65 @@
+// The console's only way to the service: the admin API, with the API key the user signed in with.
+const KEY = 'dms-link.apiKey';
+
+export const session = {
+  get key() { return sessionStorage.getItem(KEY); },
+  set key(value) {
+    if (value) sessionStorage.setItem(KEY, value);
+    else sessionStorage.removeItem(KEY);
+  },
+};
+
+/** An API error as the API words it: the detail of its first JSON:API error. */
+export class ApiError extends Error {
+  constructor(status, detail, code) { super(detail); this.status = status; this.code = code; }
+}
+
+export async function api(method, path, { json, body, contentType } = {}) {
+  const headers = { authorization: `Bearer ${session.key}` };
+  let payload;
+  if (json !== undefined) { headers['content-type'] = 'application/json'; payload = JSON.stringify(json); }
+  else if (body !== undefined) { if (contentType) headers['content-type'] = contentType; payload = body; }
+  const res = await fetch(path, { method, headers, body: payload });
+  if (res.ok) return res;
+  let detail = `${res.status} ${res.statusText}`;
+  let code;
+  try {
+    const err = (await res.json()).errors?.[0];
+    if (err) { detail = err.detail || err.title || detail; code = err.code; }
+  } catch { /* not JSON */ }
+  throw new ApiError(res.status, detail, code);
+}
+
+export async function apiJson(method, path, options) {
+  const res = await api(method, path, options);
+  return res.status === 204 ? null : res.json();
+}
+
+/** "<name>_Token_<time>_smime.p7m" from Content-Disposition. */
+export function fileNameOf(res, fallback) {
+  const cd = res.headers.get('content-disposition') || '';
+  const star = /filename\*=UTF-8''([^;]+)/i.exec(cd);
+  if (star) return decodeURIComponent(star[1]);
+  const plain = /filename="([^"]+)"/i.exec(cd);
+  return plain ? plain[1] : fallback;
+}
+
+/** Sends a certificate file as the API wants it: PEM text or DER bytes, told apart by content. */
+export async function uploadCertificate(linkId, file) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const head = new TextDecoder('latin1').decode(bytes.slice(0, 64));
+  const contentType = head.includes('-----BEGIN') ? 'application/x-pem-file' : 'application/pkix-cert';
+  return apiJson('PUT', `/v1/mdmServers/${linkId}/publicKeyCertificate`, { body: bytes, contentType });
+}
+
+/** POST serviceToken and hand the .p7m to the browser as a download. */
+export async function downloadServiceToken(linkId, serverName) {
+  const res = await api('POST', `/v1/mdmServers/${linkId}/serviceToken`);
+  const blob = await res.blob();
+  const name = fileNameOf(res, `${serverName}_Token_smime.p7m`);
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url; a.download = name; document.body.append(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return name;
+}
