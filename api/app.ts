@@ -19,7 +19,7 @@ import { usersRouter } from './users';
 import { webhooksRouter } from './webhooks';
 import { sendProblem } from './problem';
 import { meRouter } from './me';
-import { CONSOLE_DIR } from './console-dir';
+import { CONSOLE_DIR, setConsoleHeaders } from './console-dir';
 import { requestDeadline } from './request-deadline';
 
 export interface AppDeps {
@@ -77,7 +77,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/me', meRouter({ db: database.db }));
   app.use('/v1', v1);
   // The web console: static files, no build step; it calls /v1 with the API key it is given.
-  app.use('/console', express.static(CONSOLE_DIR, { index: 'index.html', fallthrough: true }));
+  app.use('/console', express.static(CONSOLE_DIR, { index: 'index.html', fallthrough: true, setHeaders: setConsoleHeaders }));
   app.get('/', (_req, res) => res.redirect('/console/'));
   app.use(
     '/dep',

@@ -5,6 +5,8 @@ import { daysLeft, errorBox, field, fmtDate, h, mount } from './dom.js';
 const main = document.getElementById('main');
 const top = document.getElementById('top');
 let me = null;
+/** A message for the next page (what the last action did), shown once as a status line. */
+let flash = '';
 const can = (permission) => Boolean(me?.permissions.includes(permission));
 
 const STATE_TEXT = {
@@ -17,10 +19,24 @@ const STATE_TEXT = {
   DELETED: 'Deleted',
 };
 
+const REASON_TEXT = {
+  NEW_PUBLIC_KEY: 'new public key',
+  PASSWORD_CHANGED: 'password changed',
+  USER_DEPARTED: 'user left',
+};
+
 function page(title, ...content) {
   document.title = `${title} — dms-link`;
-  mount(main, h('h1', {}, title), ...content);
+  const said = flash ? h('p', { class: 'notice', role: 'status' }, flash) : null;
+  flash = '';
+  mount(main, h('h1', {}, title), said, ...content);
   main.focus();
+}
+
+/** Re-renders the current page with a message about what just happened. */
+async function reloadWith(message) {
+  flash = message;
+  await route();
 }
 
 function header() {
@@ -33,7 +49,7 @@ function header() {
       can('users.manage') ? h('a', { href: '#/users' }, 'Users') : null,
       can('users.manage') ? h('a', { href: '#/roles' }, 'Roles') : null,
     ),
-    h('span', {}, `${me.name} (${me.role})`),
+    h('span', {}, `${me.name} (${me.roleName ?? me.role})`),
     h('button', { class: 'secondary', type: 'button', onclick: signOut }, 'Sign out'),
   );
 }
@@ -74,8 +90,11 @@ async function loadMe() {
 function stateCell(attrs) {
   const left = daysLeft(attrs.serviceToken?.expiresDateTime);
   const badges = [];
-  if (attrs.linkState === 'REPLACEMENT_REQUIRED') badges.push(h('span', { class: 'badge bad' }, `Replacement required${attrs.replacementReason ? ` (${attrs.replacementReason})` : ''}`));
-  else if (attrs.linkState === 'EXPIRED') badges.push(h('span', { class: 'badge bad' }, 'Token expired'));
+  if (attrs.linkState === 'REPLACEMENT_REQUIRED') {
+    const reason = attrs.replacementReason ? ` (${REASON_TEXT[attrs.replacementReason] ?? attrs.replacementReason})` : '';
+    badges.push(h('span', { class: 'badge bad' }, `⚠ Replacement required${reason}`));
+  }
+  else if (attrs.linkState === 'EXPIRED') badges.push(h('span', { class: 'badge bad' }, '⚠ Token expired'));
   else badges.push(h('span', { class: attrs.linkState === 'ACTIVE' ? 'badge ok' : 'badge' }, STATE_TEXT[attrs.linkState] ?? attrs.linkState));
   if (left !== null && left >= 0 && left <= 30 && attrs.linkState !== 'EXPIRED') badges.push(' ', h('span', { class: 'badge warn' }, 'Expiring soon'));
   return badges;
@@ -92,7 +111,8 @@ async function servicesView() {
   }
   const rows = servers.map(({ id, attributes: a }) => {
     const left = daysLeft(a.serviceToken?.expiresDateTime);
-    return h('tr', {},
+    const attention = a.linkState === 'REPLACEMENT_REQUIRED' || a.linkState === 'EXPIRED' || (left !== null && left <= 30);
+    return h('tr', { class: attention ? 'attention' : '' },
       h('td', { 'data-label': 'Name' }, h('a', { href: `#/services/${id}` }, a.serverName)),
       h('td', { 'data-label': 'State' }, stateCell(a)),
       h('td', { 'data-label': 'Type' }, a.serverType === 'BUILT_IN' ? 'Built-in' : 'External (MDM)'),
@@ -102,18 +122,22 @@ async function servicesView() {
     );
   });
   page('Management Services',
+    h('p', { class: 'hint' }, `${servers.length} service${servers.length === 1 ? '' : 's'}. Service tokens expire one year after download; replace them well before.`),
     can('dms.add') ? h('div', { class: 'actions' }, h('button', { type: 'button', onclick: connectIntro }, 'Connect external device management')) : null,
     h('div', { id: 'connect-intro' }),
     h('table', { 'aria-label': 'Device management services' },
       h('thead', {}, h('tr', {}, ['Name', 'State', 'Type', 'Release Devices', 'Token expires', 'Days left'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, rows)));
+      h('tbody', {}, rows)),
+    doc.meta?.paging?.nextCursor ? h('p', { class: 'hint' }, 'The first 1000 services; the API (GET /v1/mdmServers) pages through the rest.') : null);
 }
 
 function connectIntro() {
+  const next = h('button', { type: 'button', onclick: () => (location.hash = '#/connect') }, 'Continue');
   mount(document.getElementById('connect-intro'),
     h('div', { class: 'notice' },
-      h('p', {}, 'You need the public key certificate file (.pem or .der) from your device management service. Apple Business encrypts the service token to it; the service installs the token by using it.'),
-      h('button', { type: 'button', onclick: () => (location.hash = '#/connect') }, 'Continue')));
+      h('p', {}, 'You need the public key certificate file (.pem or .der) from your device management service. The service token is encrypted to it; the service installs the token by using it.'),
+      next));
+  next.focus();
 }
 
 // ---------- the connect flow: name → certificate → token → done ----------
@@ -198,149 +222,231 @@ async function serviceView(id) {
   const a = (await apiJson('GET', `/v1/mdmServers/${id}`)).data.attributes;
   const err = errorBox('service-error');
   const status = h('p', { role: 'status' });
-  const act = (label, fn, cls = '') => h('button', {
-    type: 'button',
-    class: cls,
-    onclick: async () => {
-      err.textContent = '';
-      try { await fn(); } catch (error) { err.textContent = error.message; }
-    },
-  }, label);
+  const attempt = (fn) => async (e) => {
+    e?.preventDefault?.();
+    err.textContent = '';
+    try { await fn(); } catch (error) { err.textContent = error.message; }
+  };
   const external = a.serverType !== 'BUILT_IN';
-  const rename = h('input', { id: 'rename', type: 'text', value: a.serverName });
-  const newKey = h('input', { id: 'new-certificate', type: 'file', accept: '.pem,.der,.crt,.cer' });
-  const release = h('input', { id: 'release-toggle', type: 'checkbox', checked: a.allowReleaseDevices, disabled: !can('dms.add') });
-  release.addEventListener('change', async () => {
-    try {
-      await apiJson('PATCH', `/v1/mdmServers/${id}`, { json: { data: { type: 'mdmServers', attributes: { allowReleaseDevices: release.checked } } } });
-      status.textContent = `Release Devices ${release.checked ? 'allowed' : 'not allowed'}.`;
-    } catch (error) {
-      err.textContent = error.message;
+  const patch = (attributes) => apiJson('PATCH', `/v1/mdmServers/${id}`, { json: { data: { type: 'mdmServers', attributes } } });
+
+  let release;
+  if (can('dms.add')) {
+    const box = h('input', { id: 'release-toggle', type: 'checkbox', checked: a.allowReleaseDevices, 'aria-describedby': 'release-toggle-hint' });
+    box.addEventListener('change', attempt(async () => {
+      try {
+        await patch({ allowReleaseDevices: box.checked });
+        status.textContent = `Release Devices ${box.checked ? 'allowed' : 'not allowed'}.`;
+      } catch (error) {
+        box.checked = !box.checked;
+        throw error;
+      }
+    }));
+    release = [
+      h('label', { class: 'inline', for: 'release-toggle' }, box, h('span', {}, 'Release Devices')),
+      h('p', { class: 'hint', id: 'release-toggle-hint' }, 'Allows this device management service to release devices from your organization.'),
+    ];
+  }
+
+  const tokenActions = [];
+  if (external && can('dms.manageTokens')) {
+    if (a.certificate) {
+      tokenActions.push(h('div', { class: 'actions' }, h('button', {
+        type: 'button',
+        onclick: attempt(async () => {
+          const file = await downloadServiceToken(id, a.serverName);
+          await reloadWith(`Downloaded ${file}.${a.serviceToken ? ' The previous token no longer works.' : ''} Upload it to your device management service.`);
+        }),
+      }, a.serviceToken ? 'Replace service token' : 'Download Service Token')));
     }
-  });
+    const newKey = h('input', { id: 'new-certificate', type: 'file', accept: '.pem,.der,.crt,.cer', required: true, 'aria-describedby': 'new-certificate-hint' });
+    tokenActions.push(h('form', {
+      onsubmit: attempt(async () => {
+        const chosen = newKey.files?.[0];
+        if (!chosen) throw new Error('Choose the public key certificate file first.');
+        await uploadCertificate(id, chosen);
+        await reloadWith(a.serviceToken ? 'New public key uploaded. Download a new service token to replace the current one.' : 'Public key uploaded. Download the service token next.');
+      }),
+    },
+    ...field('new-certificate', a.certificate ? 'Upload a new public key (.pem or .der)' : 'Upload the public key certificate (.pem or .der)', newKey,
+      a.serviceToken ? 'After a new public key the link shows Replacement required until you download a new service token; the current token keeps working until then.' : 'The certificate file from your device management service.'),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary' }, 'Upload public key'))));
+  }
+
+  let rename;
+  if (can('dms.add')) {
+    const input = h('input', { id: 'rename', type: 'text', value: a.serverName, required: true, maxlength: 200 });
+    rename = h('form', {
+      onsubmit: attempt(async () => {
+        await patch({ serverName: input.value });
+        await reloadWith('Renamed.');
+      }),
+    }, ...field('rename', 'Name', input), h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary' }, 'Rename')));
+  }
+
+  const remove = can('dms.delete')
+    ? h('div', { class: 'actions' }, h('button', {
+        type: 'button',
+        class: 'danger',
+        onclick: attempt(async () => {
+          if (!window.confirm(`Delete "${a.serverName}"? Its service token stops working at once and the name becomes free.`)) return;
+          await api('DELETE', `/v1/mdmServers/${id}`);
+          flash = `Deleted ${a.serverName}.`;
+          location.hash = '#/services';
+        }),
+      }, 'Delete…'))
+    : null;
+
   page(a.serverName,
     h('p', { class: 'crumb' }, h('a', { href: '#/services' }, 'Management Services'), ' › ', a.serverName),
     h('dl', { class: 'facts' },
-      h('dt', {}, 'State'), h('dd', {}, stateCell(a)),
+      h('dt', {}, 'State'), h('dd', { id: 'link-state' }, stateCell(a)),
       h('dt', {}, 'Type'), h('dd', {}, external ? 'External (MDM)' : 'Built-in'),
+      h('dt', {}, 'Release Devices'), h('dd', {}, a.allowReleaseDevices ? 'Allowed' : 'Not allowed'),
       h('dt', {}, 'Public key'), h('dd', {}, a.certificate ? `${a.certificate.subject} (valid until ${fmtDate(a.certificate.notAfter)})` : '—'),
       h('dt', {}, 'Token issued'), h('dd', {}, fmtDate(a.serviceToken?.issuedDateTime)),
-      h('dt', {}, 'Token expires'), h('dd', {}, fmtDate(a.serviceToken?.expiresDateTime)),
+      h('dt', {}, 'Token expires'), h('dd', {}, expiryText(a.serviceToken?.expiresDateTime)),
       h('dt', {}, 'Downloaded by'), h('dd', {}, a.serviceToken?.downloadedBy?.name ?? '—'),
-      h('dt', {}, 'Installed'), h('dd', {}, fmtDate(a.serviceToken?.installedDateTime))),
-    h('label', { class: 'inline', for: 'release-toggle' }, release, h('span', {}, 'Release Devices: allow this service to release devices from your organization')),
+      h('dt', {}, 'Installed'), h('dd', {}, a.serviceToken ? (a.serviceToken.installedDateTime ? fmtDate(a.serviceToken.installedDateTime) : 'Not yet') : '—')),
     err, status,
-    external && can('dms.manageTokens') && a.certificate
-      ? h('div', { class: 'actions' }, act('Download new service token', async () => {
-          status.textContent = `Downloaded ${await downloadServiceToken(id, a.serverName)}. The previous token stops working.`;
-        }))
-      : null,
-    external && can('dms.manageTokens')
-      ? h('form', {
-          onsubmit: async (e) => {
-            e.preventDefault();
-            err.textContent = '';
-            const chosen = newKey.files?.[0];
-            if (!chosen) { err.textContent = 'Choose the new public key certificate file first.'; return; }
-            try { await uploadCertificate(id, chosen); await route(); } catch (error) { err.textContent = error.message; }
-          },
-        }, ...field('new-certificate', 'Upload a new public key', newKey, 'After a new public key, download a new service token: the link shows Replacement required until you do.'), h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary' }, 'Upload public key')))
-      : null,
-    can('dms.add')
-      ? h('form', {
-          onsubmit: async (e) => {
-            e.preventDefault();
-            err.textContent = '';
-            try {
-              await apiJson('PATCH', `/v1/mdmServers/${id}`, { json: { data: { type: 'mdmServers', attributes: { serverName: rename.value } } } });
-              await route();
-            } catch (error) { err.textContent = error.message; }
-          },
-        }, ...field('rename', 'Name', rename), h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'secondary' }, 'Rename')))
-      : null,
-    can('dms.delete')
-      ? h('div', { class: 'actions' }, act('Delete…', async () => {
-          if (!window.confirm(`Delete "${a.serverName}"? Its service token stops working and the name becomes free.`)) return;
-          await api('DELETE', `/v1/mdmServers/${id}`);
-          location.hash = '#/services';
-        }, 'danger'))
-      : null,
+    release, tokenActions, rename, remove,
     h('h2', {}, 'History'),
     await historyList(id));
 }
 
+function expiryText(iso) {
+  const left = daysLeft(iso);
+  if (left === null) return '—';
+  return `${fmtDate(iso)} (${left > 0 ? `${left} day${left === 1 ? '' : 's'} left` : 'expired'})`;
+}
+
+const ACTOR_TEXT = { mdm: 'MDM service', system: 'dms-link' };
+
+/** An audit event's detail as short text: its plain values (codes, reasons, names), never nested data. */
+function detailText(detail) {
+  if (!detail || typeof detail !== 'object') return '';
+  return Object.entries(detail)
+    .filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v))
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
+}
+
 async function historyList(linkId) {
-  if (!can('audit.view')) return h('p', { class: 'hint' }, 'Your role cannot view the history (audit.view).');
+  if (!can('audit.view')) return h('p', { class: 'hint' }, 'Your role does not include viewing the history (audit.view).');
   try {
     const doc = await apiJson('GET', `/v1/auditEvents?filter[linkId]=${encodeURIComponent(linkId)}&limit=100`);
     if (!doc.data.length) return h('p', {}, 'No events yet.');
-    return h('table', { 'aria-label': 'History' },
-      h('thead', {}, h('tr', {}, ['When', 'What', 'Who', 'Outcome'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, doc.data.map(({ attributes: e }) => h('tr', {},
-        h('td', { 'data-label': 'When' }, fmtDate(e.createdDateTime)),
-        h('td', { 'data-label': 'What' }, e.action),
-        h('td', { 'data-label': 'Who' }, e.actor),
-        h('td', { 'data-label': 'Outcome' }, e.outcome)))));
+    // Names for the users who acted, when the role may list users; otherwise "user".
+    const names = new Map();
+    if (can('users.manage')) for (const u of (await apiJson('GET', '/v1/users?limit=1000')).data) names.set(u.id, u.attributes.name);
+    const who = (e) => (e.actorUserId ? names.get(e.actorUserId) ?? 'user' : ACTOR_TEXT[e.actor] ?? e.actor);
+    return h('div', {},
+      h('table', { 'aria-label': 'History' },
+        h('thead', {}, h('tr', {}, ['When', 'What', 'Who', 'Outcome', 'Details'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, doc.data.map(({ attributes: e }) => h('tr', {},
+          h('td', { 'data-label': 'When' }, fmtDate(e.createdDateTime)),
+          h('td', { 'data-label': 'What' }, e.action),
+          h('td', { 'data-label': 'Who' }, who(e)),
+          h('td', { 'data-label': 'Outcome' }, e.outcome),
+          h('td', { 'data-label': 'Details' }, detailText(e.detail)))))),
+      doc.meta?.paging?.nextCursor ? h('p', { class: 'hint' }, 'The latest 100 events; the API (GET /v1/auditEvents) pages through the rest.') : null);
   } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return h('p', { class: 'notice' }, 'This server does not offer the history of a service yet (no /v1/auditEvents).');
     return h('p', { class: 'error' }, error.message);
   }
 }
 
 // ---------- users and roles ----------
-async function roleOptions(selected) {
-  const roles = (await apiJson('GET', '/v1/roles')).data;
+const PERMISSIONS = ['dms.view', 'dms.add', 'dms.delete', 'dms.manageTokens', 'users.manage', 'audit.view'];
+
+function roleOptions(roles, selected) {
   return roles.map((r) => h('option', { value: r.id, selected: r.id === selected }, r.attributes.name));
 }
 
-async function usersView() {
-  const users = (await apiJson('GET', '/v1/users')).data;
+/** Users: list, add (the API key shown once), change role, record a password change or a departure. */
+async function usersView(created) {
+  const [users, roles] = await Promise.all([apiJson('GET', '/v1/users?limit=1000'), apiJson('GET', '/v1/roles')]).then((docs) => docs.map((d) => d.data));
   const err = errorBox('users-error');
-  const out = h('div', { role: 'status' });
-  const name = h('input', { id: 'user-name', type: 'text', required: true });
-  const email = h('input', { id: 'user-email', type: 'email', required: true });
-  const role = h('select', { id: 'user-role' }, await roleOptions('Viewer'));
-  const rows = await Promise.all(users.map(async ({ id, attributes: u }) => {
-    const select = h('select', { 'aria-label': `Role of ${u.name}`, disabled: Boolean(u.departedDateTime) }, await roleOptions(u.role));
+  const status = h('p', { role: 'status' });
+  const fail = (error) => { err.textContent = error.message; };
+  const rows = users.map(({ id, attributes: u }) => {
+    const gone = Boolean(u.departedDateTime);
+    const select = h('select', { 'aria-label': `Role of ${u.name}`, disabled: gone }, roleOptions(roles, u.role));
     select.addEventListener('change', async () => {
-      try { await apiJson('PATCH', `/v1/users/${id}`, { json: { data: { type: 'users', attributes: { role: select.value } } } }); out.textContent = `${u.name} is now ${select.selectedOptions[0].textContent}.`; }
-      catch (error) { err.textContent = error.message; }
+      err.textContent = '';
+      try {
+        await apiJson('PATCH', `/v1/users/${id}`, { json: { data: { type: 'users', attributes: { role: select.value } } } });
+        status.textContent = `${u.name} is now ${select.selectedOptions[0].textContent}.`;
+      } catch (error) {
+        select.value = u.role;
+        fail(error);
+      }
     });
-    const event = (label, path) => h('button', {
-      type: 'button', class: 'secondary', disabled: Boolean(u.departedDateTime),
+    const accountEvent = (label, path, question, done) => h('button', {
+      type: 'button',
+      class: 'secondary',
+      'aria-label': `${label} for ${u.name}`,
       onclick: async () => {
-        try { await apiJson('POST', `/v1/users/${id}/${path}`); await route(); } catch (error) { err.textContent = error.message; }
+        err.textContent = '';
+        if (!window.confirm(question)) return;
+        try {
+          await apiJson('POST', `/v1/users/${id}/${path}`);
+          await reloadWith(done);
+        } catch (error) { fail(error); }
       },
     }, label);
     return h('tr', {},
-      h('td', { 'data-label': 'Name' }, u.name), h('td', { 'data-label': 'Email' }, u.email), h('td', { 'data-label': 'Role' }, select),
-      h('td', { 'data-label': 'Status' }, u.departedDateTime ? `Left ${fmtDate(u.departedDateTime)}` : 'Active'),
-      h('td', { 'data-label': 'Actions' }, event('Record password change', 'passwordChanges'), ' ', event('Record departure', 'departure')));
-  }));
+      h('td', { 'data-label': 'Name' }, u.name, id === me.id ? ' (you)' : ''),
+      h('td', { 'data-label': 'Email' }, u.email),
+      h('td', { 'data-label': 'Role' }, select),
+      h('td', { 'data-label': 'Status' }, gone ? `Left ${fmtDate(u.departedDateTime)}` : 'Active',
+        u.passwordChangedDateTime ? h('span', { class: 'hint' }, ` · password changed ${fmtDate(u.passwordChangedDateTime)}`) : null),
+      h('td', { 'data-label': 'Actions' }, gone ? '—' : h('div', { class: 'row-actions' },
+        accountEvent('Record password change', 'passwordChanges',
+          `Record that ${u.name} changed their password? Service tokens they downloaded stop working at once and must be replaced.`,
+          `Recorded a password change for ${u.name}. Services with a token they downloaded now need a new token.`),
+        accountEvent('Record departure', 'departure',
+          `Record that ${u.name} left the organization? Their API keys are revoked, and service tokens they downloaded stop working at once.`,
+          `Recorded that ${u.name} left. Services with a token they downloaded now need a new token.`))));
+  });
+
+  const name = h('input', { id: 'user-name', type: 'text', required: true, maxlength: 200, autocomplete: 'off' });
+  const email = h('input', { id: 'user-email', type: 'email', required: true, autocomplete: 'off' });
+  const role = h('select', { id: 'user-role' }, roleOptions(roles, 'Viewer'));
+  const form = h('form', {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      err.textContent = '';
+      try {
+        const doc = await apiJson('POST', '/v1/users', { json: { data: { type: 'users', attributes: { name: name.value, email: email.value, role: role.value } } } });
+        await usersView({ name: doc.data.attributes.name, apiKey: doc.meta.apiKey });
+      } catch (error) { fail(error); }
+    },
+  }, ...field('user-name', 'Name', name), ...field('user-email', 'Email', email), ...field('user-role', 'Role', role), h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Add user')));
+
   page('Users',
+    created
+      ? h('div', { class: 'notice', id: 'new-api-key' },
+          h('p', {}, `${created.name} was added. Their API key is shown only this once; copy it now and hand it over securely:`),
+          h('p', { class: 'secret' }, created.apiKey))
+      : null,
+    err, status,
     h('table', { 'aria-label': 'Users' }, h('thead', {}, h('tr', {}, ['Name', 'Email', 'Role', 'Status', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', {}, rows)),
-    err, out,
     h('h2', {}, 'Add a user'),
-    h('form', {
-      onsubmit: async (e) => {
-        e.preventDefault();
-        err.textContent = '';
-        try {
-          const doc = await apiJson('POST', '/v1/users', { json: { data: { type: 'users', attributes: { name: name.value, email: email.value, role: role.value } } } });
-          mount(out, h('div', { class: 'notice' }, h('p', {}, `API key for ${name.value} (shown once, copy it now):`), h('p', { class: 'secret' }, doc.meta.apiKey)));
-        } catch (error) { err.textContent = error.message; }
-      },
-    }, ...field('user-name', 'Name', name), ...field('user-email', 'Email', email), ...field('user-role', 'Role', role), h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Add user'))));
+    form);
 }
 
 async function rolesView() {
   const roles = (await apiJson('GET', '/v1/roles')).data;
   const err = errorBox('roles-error');
-  const name = h('input', { id: 'role-name', type: 'text', required: true });
-  const perms = me.permissions.length ? ['dms.view', 'dms.add', 'dms.delete', 'dms.manageTokens', 'users.manage', 'audit.view'] : [];
-  const boxes = perms.map((p) => h('input', { type: 'checkbox', id: `perm-${p}`, value: p }));
+  const name = h('input', { id: 'role-name', type: 'text', required: true, maxlength: 100 });
+  const boxes = PERMISSIONS.map((p) => h('input', { type: 'checkbox', id: `perm-${p}`, value: p }));
   page('Roles',
     h('table', { 'aria-label': 'Roles' }, h('thead', {}, h('tr', {}, ['Role', 'Permissions', 'Kind'].map((t) => h('th', { scope: 'col' }, t)))),
-      h('tbody', {}, roles.map(({ attributes: r }) => h('tr', {}, h('td', { 'data-label': 'Role' }, r.name), h('td', { 'data-label': 'Permissions' }, r.permissions.join(', ')), h('td', { 'data-label': 'Kind' }, r.builtIn ? 'Built-in' : 'Custom'))))),
+      h('tbody', {}, roles.map(({ attributes: r }) => h('tr', {},
+        h('td', { 'data-label': 'Role' }, r.name),
+        h('td', { 'data-label': 'Permissions' }, r.permissions.join(', ') || '—'),
+        h('td', { 'data-label': 'Kind' }, r.builtIn ? 'Built-in' : 'Custom'))))),
     h('h2', {}, 'Create a role'),
     h('form', {
       onsubmit: async (e) => {
@@ -348,10 +454,14 @@ async function rolesView() {
         err.textContent = '';
         try {
           await apiJson('POST', '/v1/roles', { json: { data: { type: 'roles', attributes: { name: name.value, permissions: boxes.filter((b) => b.checked).map((b) => b.value) } } } });
-          await route();
+          await reloadWith(`Created the role ${name.value}.`);
         } catch (error) { err.textContent = error.message; }
       },
-    }, ...field('role-name', 'Name', name), h('fieldset', {}, h('legend', {}, 'Permissions'), boxes.map((b) => h('label', { class: 'inline', for: b.id }, b, h('span', {}, b.value)))), err, h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create role'))));
+    },
+    ...field('role-name', 'Name', name),
+    h('fieldset', {}, h('legend', {}, 'Permissions'), boxes.map((b) => h('label', { class: 'inline', for: b.id }, b, h('span', {}, b.value)))),
+    err,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create role'))));
 }
 
 // ---------- routing ----------

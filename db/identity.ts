@@ -14,17 +14,23 @@ export interface Principal {
   apiKeyId: string;
 }
 
+const LAST_USED_RESOLUTION_MS = 60_000;
+
 /** Resolves a bearer API key to its user, or undefined for an unknown, revoked or departed one. */
 export async function findPrincipalByApiKey(db: Db, key: string): Promise<Principal | undefined> {
   const [row] = await db
-    .select({ keyId: apiKeys.id, userId: users.id, orgId: users.orgId, userName: users.name, role: users.role })
+    .select({ keyId: apiKeys.id, lastUsedAt: apiKeys.lastUsedAt, userId: users.id, orgId: users.orgId, userName: users.name, role: users.role })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
     .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt), isNull(users.departedAt)));
   if (!row) return undefined;
   const permissions = await permissionsOfRole(db, row.orgId, row.role);
-  // Last-used time is advisory: do not fail or slow the request on it.
-  void db.update(apiKeys).set({ lastUsedAt: new Date() }).where(eq(apiKeys.id, row.keyId)).catch(() => undefined);
+  // Last-used time is advisory: do not fail or slow the request on it, and write it at most once a
+  // minute per key, so a busy reader does not turn every GET into a write.
+  const now = new Date();
+  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    void db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.keyId)).catch(() => undefined);
+  }
   return { userId: row.userId, orgId: row.orgId, userName: row.userName, role: row.role, permissions, apiKeyId: row.keyId };
 }
 

@@ -20,6 +20,8 @@ export interface DevServerOptions {
   dbFile?: string | undefined;
   namespace?: string;
   log?: (line: string) => void;
+  /** `--sqlite-pragma` values such as `synchronous=OFF` (the benchmark's parked part: footprint, not durability). */
+  sqlitePragmas?: string[];
 }
 
 /** 0 means "any free port": ask the OS for one. */
@@ -62,6 +64,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     fs.mkdirSync(path.dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
   }
+  for (const pragma of options.sqlitePragmas ?? []) args.push('--sqlite-pragma', pragma);
   const child = spawn(cli.path, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: false });
   let output = '';
   const keep = (chunk: Buffer) => {
@@ -130,6 +133,7 @@ async function startWithSdkDownload(options: DevServerOptions & { port: number; 
       ...(options.uiPort !== undefined ? { uiPort: options.uiPort } : {}),
       ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
       searchAttributes: [...LINK_SEARCH_ATTRIBUTES],
+      ...(options.sqlitePragmas?.length ? { extraArgs: options.sqlitePragmas.flatMap((p) => ['--sqlite-pragma', p]) } : {}),
     },
   });
   return {

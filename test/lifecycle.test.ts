@@ -85,7 +85,7 @@ describe('link lifecycle on real Temporal and Postgres', () => {
       'RENEWAL_REMINDER:PT6S',
       'TOKEN_EXPIRED',
     ]);
-    await recordHistories(stack.client, `link-${linkId}`, 'full-lifecycle');
+    await recordHistories(stack.client, `link-${linkId}`, 'full-lifecycle-lazy-can');
   });
 
   it('a token not installed in time gets the install reminder', async () => {
@@ -131,7 +131,7 @@ describe('link lifecycle on real Temporal and Postgres', () => {
     expect(live).toHaveLength(0);
     const again = await call('POST', '/v1/mdmServers', { json: { data: { attributes: { serverName: 'replace me' } } } });
     expect(again.status).toBe(201);
-    await recordHistories(stack.client, `link-${linkId}`, 'replacement-and-delete');
+    await recordHistories(stack.client, `link-${linkId}`, 'replacement-and-delete-lazy-can');
   });
 
   it('renames and toggles Release Devices; a repeated POST with the same Idempotency-Key returns the first link', async () => {

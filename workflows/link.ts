@@ -351,9 +351,17 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     publish();
   }
 
+  // A new run right after a token download would hold the next workflow task back (the server
+  // spaces continue-as-new runs ~1 s apart), delaying a quick installation. So the run continues as
+  // new once the new token's first event has happened: installed, ended, or its install reminder.
+  const lazyContinueAsNew = patched('lazy-continue-as-new');
+  const generationSettled = () => {
+    const token = life.token;
+    return !token || token.installed || token.ended || token.installReminderDone;
+  };
   for (;;) {
     if (deleted) break;
-    if (newGeneration || workflowInfo().continueAsNewSuggested) {
+    if (workflowInfo().continueAsNewSuggested || (newGeneration && (!lazyContinueAsNew || generationSettled()))) {
       await condition(allHandlersFinished);
       life.generation++;
       await continueAsNew<typeof linkWorkflow>({ linkId, orgId, durations, carried: life });
@@ -361,8 +369,8 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     const due = nextDueEvent(life.token, durations);
     const seen = version;
     const woke = due
-      ? await condition(() => version !== seen || deleted || newGeneration, Math.max(1, due.atMs - Date.now()))
-      : await condition(() => version !== seen || deleted || newGeneration);
+      ? await condition(() => version !== seen || deleted, Math.max(1, due.atMs - Date.now()))
+      : await condition(() => version !== seen || deleted);
     if (woke || !due) continue;
     await serialized(() => fire(due));
   }

@@ -1,0 +1,90 @@
+/**
+ * The MDM service's side of the benchmark: its key and public key certificates, decrypting a
+ * downloaded service token, and signing `GET /dep/session` with OAuth 1.0a (the `oauth-1.0a`
+ * package, a signer not written here).
+ */
+import 'reflect-metadata';
+import { constants, createDecipheriv, createHmac, createPrivateKey, privateDecrypt, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import OAuth from 'oauth-1.0a';
+import { ContentInfo, EnvelopedData, KeyTransRecipientInfo } from 'pkijs';
+import * as asn1js from 'asn1js';
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+export interface MdmIdentity {
+  privateKey: KeyObject;
+  /** Distinct certificates of the same key: the service sees a new certificate per link. */
+  certificates: Array<{ pem: string; der: Buffer }>;
+}
+
+const SIGNING = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 } as const;
+
+/** One RSA-2048 key and `count` self-signed certificates for it (valid from yesterday for two years). */
+export async function makeMdmIdentity(count: number): Promise<MdmIdentity> {
+  const keys = (await webcrypto.subtle.generateKey(SIGNING, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  const privateKey = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+  const notBefore = new Date(Date.now() - 86_400_000);
+  const notAfter = new Date(Date.now() + 2 * 365 * 86_400_000);
+  const certificates: MdmIdentity['certificates'] = [];
+  for (let i = 0; i < count; i++) {
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: `01${randomBytes(8).toString('hex')}`,
+      name: `CN=Bench MDM ${i}, O=dms-link bench`,
+      notBefore,
+      notAfter,
+      signingAlgorithm: SIGNING,
+      keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'],
+    });
+    certificates.push({ pem: cert.toString('pem'), der: Buffer.from(cert.rawData) });
+  }
+  return { privateKey, certificates };
+}
+
+export interface TokenSecrets {
+  consumer_key: string;
+  consumer_secret: string;
+  access_token: string;
+  access_secret: string;
+  access_token_expiry: string;
+}
+
+/**
+ * Decrypts a service token `.p7m` as an MDM server does: RSA PKCS#1 v1.5 key transport, AES-128-CBC
+ * content. Node refuses PKCS#1 v1.5 private decryption (CVE-2023-46809), so the padding is removed
+ * here from a raw RSA decryption — fine for a client that only decrypts its own tokens.
+ */
+export function decryptServiceToken(p7m: Buffer, privateKey: KeyObject): TokenSecrets {
+  const text = p7m.toString('latin1');
+  const bodyAt = text.indexOf('\r\n\r\n');
+  const der = Buffer.from(text.slice(bodyAt + 4).replace(/\s+/g, ''), 'base64');
+  const contentInfo = new ContentInfo({ schema: asn1js.fromBER(new Uint8Array(der)).result });
+  const enveloped = new EnvelopedData({ schema: contentInfo.content });
+  const recipient = enveloped.recipientInfos[0]?.value;
+  if (!(recipient instanceof KeyTransRecipientInfo)) throw new Error('no key transport recipient');
+  const block = privateDecrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, Buffer.from(recipient.encryptedKey.valueBlock.valueHexView));
+  if (block[0] !== 0 || block[1] !== 2) throw new Error('bad PKCS#1 v1.5 padding');
+  const separator = block.indexOf(0, 2);
+  if (separator < 10) throw new Error('bad PKCS#1 v1.5 padding');
+  const contentKey = block.subarray(separator + 1);
+  const eci = enveloped.encryptedContentInfo;
+  const iv = Buffer.from((eci.contentEncryptionAlgorithm.algorithmParams as asn1js.OctetString).valueBlock.valueHexView);
+  const encrypted = eci.encryptedContent;
+  if (!encrypted) throw new Error('no encrypted content');
+  const decipher = createDecipheriv('aes-128-cbc', contentKey, iv);
+  const plaintext = Buffer.concat([decipher.update(Buffer.from(encrypted.valueBlock.valueHexView)), decipher.final()]).toString('utf8');
+  const match = /-----BEGIN MESSAGE-----\r?\n([\s\S]*?)\r?\n-----END MESSAGE-----/.exec(plaintext);
+  if (!match?.[1]) throw new Error('no MESSAGE block in the token');
+  return JSON.parse(match[1]) as TokenSecrets;
+}
+
+/** The Authorization header of `GET <url>` signed with the token's credentials (HMAC-SHA1). */
+export function depSessionAuthorization(url: string, secrets: TokenSecrets): string {
+  const oauth = new OAuth({
+    consumer: { key: secrets.consumer_key, secret: secrets.consumer_secret },
+    signature_method: 'HMAC-SHA1',
+    hash_function: (base: string, key: string) => createHmac('sha1', key).update(base).digest('base64'),
+  });
+  return oauth.toHeader(oauth.authorize({ url, method: 'GET' }, { key: secrets.access_token, secret: secrets.access_secret })).Authorization;
+}

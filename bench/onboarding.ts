@@ -1,0 +1,249 @@
+/**
+ * Parts 1 and 2: end-to-end onboarding through HTTP — create → certificate → token download →
+ * `GET /dep/session` → ACTIVE — against the real service and against the ceiling (bench/noop-app.ts),
+ * from this process, which is not the service's. The client does the same work for both (decrypts
+ * a token, signs OAuth); that work is the MDM's and is left out of the step timings.
+ *
+ * ACTIVE is observed in Temporal visibility — the workflow's DmsLinkState search attribute, which
+ * both workflows publish after their installation activities — with one query per tick for every
+ * link in flight, so watching adds no load to the service under test (polling its API at 32 links
+ * in flight would). Its resolution is the tick plus the query time (~25 ms).
+ */
+import { randomUUID } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { linkWorkflowId } from '../workflows/link-types';
+import type { BenchOrg } from './protocol';
+import { decryptServiceToken, depSessionAuthorization, type TokenSecrets } from './mdm-client';
+import { distribution, pool, ratio, sleep, type Distribution } from './util';
+
+export const STEPS = ['create', 'certificate', 'token', 'session', 'activation', 'total'] as const;
+export type Step = (typeof STEPS)[number];
+
+export interface LevelResult {
+  concurrency: number;
+  links: number;
+  failures: number;
+  firstFailure?: string;
+  seconds: number;
+  linksPerSecond: number;
+  steps: Record<Step, Distribution>;
+}
+
+/** How installation is signalled: the real MDM-facing endpoint, or (if not mounted) the workflow signal directly. */
+export type InstallPath = 'dep-session' | 'signal';
+
+export interface OnboardingTarget {
+  name: 'service' | 'ceiling';
+  baseUrl: string;
+  /** Real service: one organization per 200 links (Apple's 250-certificate limit); ceiling: unused. */
+  orgs: BenchOrg[];
+}
+
+export interface MdmSide {
+  privateKey: KeyObject;
+  certificatePems: string[];
+  /** A real token for the ceiling's client to decrypt, so both clients do the same work. */
+  sampleP7m: Buffer;
+  /** When /dep/session is not mounted: signal tokenInstalled through Temporal instead. */
+  signalInstalled?: (linkId: string, tokenId: string) => Promise<void>;
+}
+
+const LINKS_PER_ORG = 200;
+const ACTIVATION_DEADLINE_MS = 30_000;
+
+class StepError extends Error {}
+
+async function expectStatus(res: Response, status: number, step: string): Promise<void> {
+  if (res.status !== status) {
+    const body = (await res.text()).slice(0, 300);
+    throw new StepError(`${step}: HTTP ${res.status} ${body}`);
+  }
+}
+
+interface Timings {
+  create: number;
+  certificate: number;
+  token: number;
+  session: number;
+  activation: number;
+}
+
+/** Resolves, per workflow id, when visibility shows it ACTIVE. One list query per tick for all of them. */
+export class ActivationWatcher {
+  private readonly waiting = new Map<string, { resolve: (at: number) => void; reject: (e: Error) => void; deadline: number }>();
+  private running = false;
+
+  constructor(
+    private readonly client: Client,
+    private readonly tickMs = 20,
+  ) {}
+
+  wait(workflowId: string, timeoutMs: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.waiting.set(workflowId, { resolve, reject, deadline: Date.now() + timeoutMs });
+      if (!this.running) void this.loop();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.waiting.size > 0) {
+        const ids = [...this.waiting.keys()];
+        for (let i = 0; i < ids.length; i += 50) {
+          const list = ids.slice(i, i + 50).map((id) => `"${id}"`).join(', ');
+          for await (const wf of this.client.workflow.list({ query: `DmsLinkState = "ACTIVE" AND WorkflowId IN (${list})` })) {
+            const waiter = this.waiting.get(wf.workflowId);
+            this.waiting.delete(wf.workflowId);
+            waiter?.resolve(performance.now());
+          }
+        }
+        const now = Date.now();
+        for (const [id, waiter] of this.waiting) {
+          if (now > waiter.deadline) {
+            this.waiting.delete(id);
+            waiter.reject(new StepError(`activation: ${id} not ACTIVE within ${ACTIVATION_DEADLINE_MS} ms`));
+          }
+        }
+        await sleep(this.tickMs);
+      }
+    } catch (err) {
+      for (const waiter of this.waiting.values()) waiter.reject(err instanceof Error ? err : new Error(String(err)));
+      this.waiting.clear();
+    } finally {
+      this.running = false;
+    }
+  }
+}
+
+export class OnboardingDriver {
+  private slot = 0;
+  installPath: InstallPath = 'dep-session';
+
+  constructor(
+    private readonly mdm: MdmSide,
+    private readonly watcher: ActivationWatcher,
+  ) {}
+
+  /** One link, start to ACTIVE; returns the step timings in ms. */
+  private async onboardOne(target: OnboardingTarget): Promise<Timings> {
+    const real = target.name === 'service';
+    const slot = this.slot++;
+    const org = target.orgs[Math.floor(slot / LINKS_PER_ORG)];
+    if (real && !org) throw new Error(`no organization for link ${slot}: create more`);
+    const auth: Record<string, string> = real && org ? { authorization: `Bearer ${org.apiKey}` } : {};
+    const pem = this.mdm.certificatePems[slot % this.mdm.certificatePems.length] ?? '';
+    const name = `Onboard ${slot} ${randomUUID().slice(0, 8)}`;
+    const base = target.baseUrl;
+    const t: Timings = { create: 0, certificate: 0, token: 0, session: 0, activation: 0 };
+    let mark = performance.now();
+    const lap = (): number => {
+      const now = performance.now();
+      const ms = now - mark;
+      mark = now;
+      return ms;
+    };
+
+    const created = await fetch(real ? `${base}/v1/mdmServers` : `${base}/links`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify(real ? { data: { type: 'mdmServers', attributes: { serverName: name } } } : { serverName: name }),
+    });
+    await expectStatus(created, 201, 'create');
+    const linkId = ((await created.json()) as { data: { id: string } }).data.id;
+    t.create = lap();
+
+    const uploaded = await fetch(real ? `${base}/v1/mdmServers/${linkId}/publicKeyCertificate` : `${base}/links/${linkId}/certificate`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/x-pem-file' },
+      body: pem,
+    });
+    await expectStatus(uploaded, 200, 'certificate');
+    await uploaded.arrayBuffer();
+    t.certificate = lap();
+
+    const download = await fetch(real ? `${base}/v1/mdmServers/${linkId}/serviceToken` : `${base}/links/${linkId}/token`, { method: 'POST', headers: auth });
+    await expectStatus(download, 200, 'token');
+    const p7m = Buffer.from(await download.arrayBuffer());
+    const tokenId = download.headers.get('x-service-token-id') ?? '';
+    t.token = lap();
+
+    // The MDM's own work, not timed: decrypt the token and sign the session request.
+    const secrets: TokenSecrets = decryptServiceToken(real ? p7m : this.mdm.sampleP7m, this.mdm.privateKey);
+    const sessionUrl = `${base}/dep/session`;
+    const authorization = depSessionAuthorization(sessionUrl, secrets);
+    lap();
+
+    if (real && this.installPath === 'signal' && this.mdm.signalInstalled) {
+      await this.mdm.signalInstalled(linkId, tokenId);
+    } else {
+      const session = await fetch(sessionUrl, { headers: { authorization, ...(real ? {} : { 'x-bench-link': `${linkId}/${tokenId}` }) } });
+      await expectStatus(session, 200, 'session');
+      await session.arrayBuffer();
+    }
+    t.session = lap();
+
+    const activeAt = await this.watcher.wait(real ? linkWorkflowId(linkId) : `noop-${linkId}`, ACTIVATION_DEADLINE_MS);
+    t.activation = activeAt - mark;
+    return t;
+  }
+
+  /** Is `GET /dep/session` mounted? Unauthenticated it answers 401; an unknown endpoint 404 "No such endpoint.". */
+  async detectInstallPath(apiUrl: string): Promise<InstallPath> {
+    const res = await fetch(`${apiUrl}/dep/session`);
+    const body = await res.text();
+    this.installPath = res.status === 404 && body.includes('No such endpoint') && this.mdm.signalInstalled ? 'signal' : 'dep-session';
+    return this.installPath;
+  }
+
+  /** `count` onboardings with `concurrency` in flight; bounded by `timeLimitMs`. */
+  async runLevel(target: OnboardingTarget, concurrency: number, count: number, timeLimitMs: number): Promise<LevelResult> {
+    const samples: Timings[] = [];
+    let failures = 0;
+    let firstFailure: string | undefined;
+    const started = performance.now();
+    await pool(
+      Array.from({ length: count }, (_, i) => i),
+      concurrency,
+      Date.now() + timeLimitMs,
+      async () => {
+        try {
+          samples.push(await this.onboardOne(target));
+        } catch (err) {
+          failures++;
+          firstFailure ??= err instanceof Error ? err.message : String(err);
+        }
+      },
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const pick = (f: (t: Timings) => number) => distribution(samples.map(f));
+    return {
+      concurrency,
+      links: samples.length,
+      failures,
+      ...(firstFailure ? { firstFailure } : {}),
+      seconds: Math.round(seconds * 100) / 100,
+      linksPerSecond: Math.round((samples.length / seconds) * 100) / 100,
+      steps: {
+        create: pick((t) => t.create),
+        certificate: pick((t) => t.certificate),
+        token: pick((t) => t.token),
+        session: pick((t) => t.session),
+        activation: pick((t) => t.activation),
+        total: pick((t) => t.create + t.certificate + t.token + t.session + t.activation),
+      },
+    };
+  }
+}
+
+export interface OnboardingLevel {
+  concurrency: number;
+  service: LevelResult;
+  ceiling: LevelResult;
+  ratioToCeiling: number | null;
+}
+
+export function levelRatio(service: LevelResult, ceiling: LevelResult): number | null {
+  return ratio(service.linksPerSecond, ceiling.linksPerSecond);
+}
