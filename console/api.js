@@ -44,11 +44,14 @@ export function fileNameOf(res, fallback) {
   return plain ? plain[1] : fallback;
 }
 
-/** Sends a certificate file as the API wants it: PEM text or DER bytes, told apart by content. */
+/**
+ * Sends a certificate file as the API wants it, told apart by content, not by file name: DER is an
+ * ASN.1 SEQUENCE (first byte 0x30); anything else goes as PEM text (which may carry a preamble such
+ * as openssl's "Bag Attributes"), and the API names what is wrong with it.
+ */
 export async function uploadCertificate(linkId, file) {
   const bytes = new Uint8Array(await file.arrayBuffer());
-  const head = new TextDecoder('latin1').decode(bytes.slice(0, 64));
-  const contentType = head.includes('-----BEGIN') ? 'application/x-pem-file' : 'application/pkix-cert';
+  const contentType = bytes[0] === 0x30 ? 'application/pkix-cert' : 'application/x-pem-file';
   return apiJson('PUT', `/v1/mdmServers/${linkId}/publicKeyCertificate`, { body: bytes, contentType });
 }
 

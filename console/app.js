@@ -122,7 +122,7 @@ async function servicesView() {
     );
   });
   page('Management Services',
-    h('p', { class: 'hint' }, `${servers.length} service${servers.length === 1 ? '' : 's'}. Service tokens expire one year after download; replace them well before.`),
+    h('p', { class: 'hint' }, `${servers.length} service${servers.length === 1 ? '' : 's'}. Tokens expiring within 30 days are marked "Expiring soon": download a new one well before.`),
     can('dms.add') ? h('div', { class: 'actions' }, h('button', { type: 'button', onclick: connectIntro }, 'Connect external device management')) : null,
     h('div', { id: 'connect-intro' }),
     h('table', { 'aria-label': 'Device management services' },
@@ -146,14 +146,15 @@ function steps(current) {
 }
 
 function connectView() {
-  const name = h('input', { id: 'server-name', type: 'text', maxlength: 200, required: true, 'aria-describedby': 'server-name-hint' });
-  const release = h('input', { id: 'release-devices', type: 'checkbox' });
+  const name = h('input', { id: 'server-name', type: 'text', maxlength: 200, required: true, autocomplete: 'off', 'aria-describedby': 'server-name-hint name-error' });
+  const release = h('input', { id: 'release-devices', type: 'checkbox', 'aria-describedby': 'release-devices-hint' });
   const err = errorBox('name-error');
   page('Connect external device management', steps(0),
     h('form', {
       onsubmit: async (e) => {
         e.preventDefault();
         err.textContent = '';
+        name.removeAttribute('aria-invalid');
         try {
           const doc = await apiJson('POST', '/v1/mdmServers', { json: { data: { type: 'mdmServers', attributes: { serverName: name.value, allowReleaseDevices: release.checked } } } });
           certificateStep(doc.data.id, doc.data.attributes.serverName);
@@ -167,12 +168,12 @@ function connectView() {
     ...field('server-name', 'Name', name, 'A unique name, e.g. a building, room or job function. It need not be a domain name; "Unassigned" and "Reassigned" are reserved.'),
     err,
     h('label', { class: 'inline', for: 'release-devices' }, release, h('span', {}, 'Release Devices')),
-    h('p', { class: 'hint' }, 'Allows this device management service to release devices from your organization. Leave it unchecked unless the service needs that ability.'),
+    h('p', { class: 'hint', id: 'release-devices-hint' }, 'Allows this device management service to release devices from your organization. Leave it unchecked unless the service needs that ability.'),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Next'))));
 }
 
 function certificateStep(linkId, serverName) {
-  const file = h('input', { id: 'certificate-file', type: 'file', accept: '.pem,.der,.crt,.cer', required: true });
+  const file = h('input', { id: 'certificate-file', type: 'file', accept: '.pem,.der,.crt,.cer', required: true, 'aria-describedby': 'certificate-file-hint certificate-error' });
   const err = errorBox('certificate-error');
   page(`Connect ${serverName}`, steps(1),
     h('form', {

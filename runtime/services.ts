@@ -42,6 +42,7 @@ export async function startServices(config: Config, temporalAddress: string, log
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TASK_QUEUE,
       deps: { db: database.db, secretBox, maxCertificatesPerOrganization: config.MAX_CERTIFICATES_PER_ORGANIZATION, notifications: notificationDelivery(config) },
+      options: { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS },
     });
     const w = worker;
     workerRun = w.run().catch((err: unknown) => {

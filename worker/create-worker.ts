@@ -22,7 +22,7 @@ export async function createWorker(setup: WorkerSetup): Promise<Worker> {
     taskQueue: setup.taskQueue,
     ...(setup.workflowBundlePath ? { workflowBundle: { codePath: setup.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(setup.deps),
-    maxCachedWorkflows: 2000,
+    maxCachedWorkflows: 500,
     ...setup.options,
   });
 }
