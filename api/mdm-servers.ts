@@ -206,11 +206,16 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
       throw problem('BUILT_IN_HAS_NO_TOKEN', 'A built-in device management service takes no public key certificate.');
     }
     const parsed = parsePublicKeyCertificate(bytes, now());
-    await commands.uploadCertificate(view.id, {
-      certificateId: randomUUID(),
-      derBase64: parsed.der.toString('base64'),
-      actorUserId: principal.userId,
-    });
+    // Uploading the certificate the link already holds changes nothing. With an Idempotency-Key, a
+    // retried upload (after a 503, say) gets the same certificate id, so the workflow runs it once.
+    if (view.certificate?.fingerprintSha256 !== parsed.fingerprintSha256) {
+      const key = idempotencyKeyOf(req);
+      await commands.uploadCertificate(view.id, {
+        certificateId: key ? idFromKey(principal.orgId, `certificate:${view.id}`, key) : randomUUID(),
+        derBase64: parsed.der.toString('base64'),
+        actorUserId: principal.userId,
+      });
+    }
     const updated = await findLinkView(db, principal.orgId, view.id);
     if (!updated) throw problem('NOT_FOUND', 'The device management service was deleted.');
     res.json({ data: mdmServerResource(updated) });

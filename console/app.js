@@ -54,10 +54,14 @@ function header() {
   );
 }
 
-function signOut() {
+/** Forgets the key (and who it belongs to); `message` says why when the API refused the key. */
+function signOut(message) {
   session.key = null;
   me = null;
-  location.hash = '#/signin';
+  header();
+  flash = typeof message === 'string' ? message : '';
+  if (location.hash === '#/signin') signInView();
+  else location.hash = '#/signin';
 }
 
 // ---------- sign in ----------
@@ -479,7 +483,7 @@ async function route() {
     if (service) return await serviceView(service[1]);
     return await servicesView();
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return signOut();
+    if (error instanceof ApiError && error.status === 401) return signOut(`${error.message} Sign in again.`);
     page('Something went wrong', h('p', { class: 'error', role: 'alert' }, error.message));
   }
 }

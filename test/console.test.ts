@@ -281,6 +281,8 @@ describe('web console: Devices > Management Services', () => {
     await shot(page, '16-list-replacement-required');
     expect((await linkAttributes(apiClient(stack.apiUrl, adminKey), linkId)).replacementReason).toBe('PASSWORD_CHANGED');
 
+    // Dana is signed in elsewhere; after her departure her console asks for a key again.
+    const danaPage = await signedIn(danaKey);
     await page.getByRole('link', { name: 'Users' }).click();
     page.once('dialog', (dialog) => void dialog.accept());
     await page.getByRole('button', { name: 'Record departure for Dana Device' }).click();
@@ -288,6 +290,9 @@ describe('web console: Devices > Management Services', () => {
     await page.getByRole('row', { name: /Dana Device.*Left/ }).waitFor();
     expect((await me(danaKey)).status).toBe(401);
     await shot(page, '17-users-departed');
+    await danaPage.reload();
+    await danaPage.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await danaPage.getByText(/revoked.*Sign in again/).waitFor();
   }, 120_000);
 
   it('offers a Viewer no buttons its role does not allow, and works by keyboard on a narrow screen', async () => {
@@ -314,6 +319,11 @@ describe('web console: Devices > Management Services', () => {
     const width = (await narrow.evaluate('document.documentElement.scrollWidth')) as number;
     expect(width).toBeLessThanOrEqual(390);
     await shot(narrow, '19-viewer-narrow-service');
+
+    await narrow.getByRole('button', { name: 'Sign out' }).click();
+    await narrow.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await narrow.getByRole('navigation').count()).toBe(0);
+    expect(await narrow.evaluate('sessionStorage.length')).toBe(0);
   });
 
   it('serves the console with a strict Content-Security-Policy, and GET /v1/me says who the caller is', async () => {

@@ -160,6 +160,27 @@ describe('bad certificates get 422 naming the rule and change nothing', () => {
   });
 });
 
+describe('certificate uploads are idempotent', () => {
+  it('re-sending the held certificate changes nothing; concurrent retries with one Idempotency-Key ingest once', async () => {
+    const linkId = await createLink(call, 'Idempotent Upload');
+    const other = makeRsaCertificate({ cn: 'Second key' });
+    const headers = { 'idempotency-key': 'upload-once' };
+    const [a, b] = await Promise.all([
+      call('PUT', `/v1/mdmServers/${linkId}/publicKeyCertificate`, { body: good.certPem, contentType: 'application/x-pem-file', headers }),
+      call('PUT', `/v1/mdmServers/${linkId}/publicKeyCertificate`, { body: good.certPem, contentType: 'application/x-pem-file', headers }),
+    ]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const before = await footprint(linkId);
+    expect((await uploadCertificate(call, linkId, good.certPem)).status).toBe(200);
+    expect(await footprint(linkId)).toEqual(before);
+    const rows = await stack.database.db.select().from(certificates).where(eq(certificates.linkId, linkId));
+    expect(rows).toHaveLength(1);
+    // A different key is a new public key: it is ingested.
+    expect((await uploadCertificate(call, linkId, other.certPem)).status).toBe(200);
+    expect(await stack.database.db.select().from(certificates).where(eq(certificates.linkId, linkId))).toHaveLength(2);
+  });
+});
+
 describe('lifecycle order and unknown links', () => {
   it('a token request before any certificate is 409 and issues nothing', async () => {
     const linkId = await createLink(call, 'No Certificate Yet');

@@ -37,7 +37,7 @@ export async function onboard(call: Call, name: string, certPem: string): Promis
   if (created.status !== 201) throw new Error(`create ${name}: ${created.status} ${created.body.toString()}`);
   const linkId = created.json.data.id as string;
   const uploaded = await withRetry(
-    () => call('PUT', `/v1/mdmServers/${linkId}/publicKeyCertificate`, { body: certPem, contentType: 'application/x-pem-file' }),
+    () => call('PUT', `/v1/mdmServers/${linkId}/publicKeyCertificate`, { body: certPem, contentType: 'application/x-pem-file', headers: { 'idempotency-key': `certificate-${name}` } }),
     30,
     `certificate ${name}`,
   );
