@@ -17,7 +17,7 @@ import {
   upsertSearchAttributes,
   uuid4,
 } from '@temporalio/workflow';
-import { LinkStateAttribute, OrganizationIdAttribute, ServerNameAttribute, TokenExpiryAttribute, TokenIssuedAttribute } from '../workflows/search-attributes';
+import { linkSearchAttributePairs } from '../workflows/search-attributes';
 
 export interface NoopLinkInput {
   linkId: string;
@@ -67,17 +67,7 @@ export async function noopLinkWorkflow(input: NoopLinkInput): Promise<void> {
 
   function publish(): void {
     version++;
-    upsertSearchAttributes([
-      { key: OrganizationIdAttribute, value: orgId },
-      { key: ServerNameAttribute, value: life.serverName },
-      { key: LinkStateAttribute, value: life.linkState },
-      ...(life.token
-        ? [
-            { key: TokenExpiryAttribute, value: new Date(life.token.expiresAtMs) },
-            { key: TokenIssuedAttribute, value: new Date(life.token.issuedAtMs) },
-          ]
-        : []),
-    ]);
+    upsertSearchAttributes(linkSearchAttributePairs(orgId, life));
     setCurrentDetails(`**${life.serverName}**\n\nState: \`${life.linkState}\``);
   }
 

@@ -39,13 +39,7 @@ import type {
   UpdateLinkRequest,
   UploadCertificateRequest,
 } from './link-types';
-import {
-  LinkStateAttribute,
-  OrganizationIdAttribute,
-  ServerNameAttribute,
-  TokenExpiryAttribute,
-  TokenIssuedAttribute,
-} from './search-attributes';
+import { linkSearchAttributePairs } from './search-attributes';
 
 // Messages are declared next to the workflow that handles them; the API imports these constants.
 export const createLinkUpdate = defineUpdate<{ linkId: string }, [CreateLinkRequest]>('createLink');
@@ -115,17 +109,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
 
   function publish(): void {
     version++;
-    upsertSearchAttributes([
-      { key: OrganizationIdAttribute, value: orgId },
-      { key: ServerNameAttribute, value: life.serverName },
-      { key: LinkStateAttribute, value: life.linkState },
-      ...(life.token
-        ? [
-            { key: TokenExpiryAttribute, value: new Date(life.token.expiresAtMs) },
-            { key: TokenIssuedAttribute, value: new Date(life.token.issuedAtMs) },
-          ]
-        : []),
-    ]);
+    upsertSearchAttributes(linkSearchAttributePairs(orgId, life));
     const expiry = life.token ? new Date(life.token.expiresAtMs).toISOString() : 'no token';
     setCurrentDetails(
       `**${life.serverName}** (${life.serverType})\n\nState: \`${life.linkState}\`` +

@@ -1,4 +1,4 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributeUpdatePair } from '@temporalio/common';
 
 /**
  * Custom search attributes every link workflow keeps current, so operators can list lifecycles in
@@ -26,3 +26,21 @@ export const CLI_TYPE_NAMES: Record<string, string> = {
   [SearchAttributeType.INT]: 'Int',
   [SearchAttributeType.BOOL]: 'Bool',
 };
+
+/** The search attribute values of a link at one moment (also used by the benchmark's no-op twin). */
+export function linkSearchAttributePairs(
+  orgId: string,
+  life: { serverName: string; linkState: string; token: { expiresAtMs: number; issuedAtMs: number } | null },
+): SearchAttributeUpdatePair[] {
+  return [
+    { key: OrganizationIdAttribute, value: orgId },
+    { key: ServerNameAttribute, value: life.serverName },
+    { key: LinkStateAttribute, value: life.linkState },
+    ...(life.token
+      ? [
+          { key: TokenExpiryAttribute, value: new Date(life.token.expiresAtMs) },
+          { key: TokenIssuedAttribute, value: new Date(life.token.issuedAtMs) },
+        ]
+      : []),
+  ];
+}
