@@ -135,6 +135,20 @@ describe('link lifecycle on real Temporal and Postgres', () => {
     await recordHistories(stack.client, `link-${linkId}`, 'replacement-and-delete-lazy-can');
   });
 
+  it('a revocation right behind the installation is not lost when the workflow continues as new', async () => {
+    const linkId = await createLink(call, 'Install Then Revoke');
+    await uploadCertificate(call, linkId, cert.certPem);
+    const download = await call('POST', `/v1/mdmServers/${linkId}/serviceToken`);
+    const tokenId = download.headers.get('x-service-token-id') ?? '';
+    await stack.commands.tokenInstalled(linkId, tokenId);
+    await stack.commands.tokenRevoked(linkId, { tokenId, reason: 'PASSWORD_CHANGED', accountEventId: 'race-test' });
+    const after = await eventually(async () => {
+      const a = await linkAttributes(call, linkId);
+      return a.linkState === 'REPLACEMENT_REQUIRED' && a;
+    });
+    expect(after.replacementReason).toBe('PASSWORD_CHANGED');
+  });
+
   it('renames and toggles Release Devices; a repeated POST with the same Idempotency-Key returns the first link', async () => {
     const headers = { 'idempotency-key': 'create-once-42' };
     const body = { data: { type: 'mdmServers', attributes: { serverName: 'Idempotent MDM', allowReleaseDevices: true } } };

@@ -297,8 +297,10 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     }),
   );
 
-  setHandler(tokenInstalledSignal, ({ tokenId }) => {
-    void serialized(async () => {
+  // Signal handlers return their work, so allHandlersFinished (before continue-as-new) waits for it:
+  // a revocation queued behind an installation must not be dropped by the new run.
+  setHandler(tokenInstalledSignal, ({ tokenId }) =>
+    serialized(async () => {
       const token = life.token;
       // Only the current, still-working token can be installed; a repeated signal is a no-op.
       if (deleted || !token || token.tokenId !== tokenId || token.installed || token.ended) return;
@@ -308,11 +310,11 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
       life.linkState = nextState;
       await notify({ tokenId, kind: 'TOKEN_INSTALLED', detail: {} });
       publish();
-    });
-  });
+    }),
+  );
 
-  setHandler(tokenRevokedSignal, ({ tokenId, reason }) => {
-    void serialized(async () => {
+  setHandler(tokenRevokedSignal, ({ tokenId, reason }) =>
+    serialized(async () => {
       const token = life.token;
       if (deleted || !token || token.tokenId !== tokenId || token.ended) return;
       await activities.requireReplacement({ ...op(), tokenId, reason, nextState: 'REPLACEMENT_REQUIRED', replacementReason: reason });
@@ -321,8 +323,8 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
       life.replacementReason = reason;
       await notifyReplacement();
       publish();
-    });
-  });
+    }),
+  );
 
   // ---- main: wait for creation, then drive the timers of the current token generation ----
   if (!life.created) {
