@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { and, count, eq, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import { parsePublicKeyCertificate } from '../domain/certificate';
 import { addDuration } from '../domain/durations';
 import { DomainError } from '../domain/errors';
@@ -86,20 +86,27 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
     createLinkRecord: (input) =>
       guard(async () => {
         const name = normalizeServerName(input.serverName);
-        const existing = await db.select({ serverName: links.serverName }).from(links).where(eq(links.id, input.linkId));
-        if (existing[0]) return { serverName: existing[0].serverName }; // retried after commit
         try {
-          await db.transaction(async (tx) => {
-            await tx.insert(links).values({
-              id: input.linkId,
-              orgId: input.orgId,
-              serverName: name.display,
-              nameKey: name.key,
-              serverType: input.serverType,
-              allowReleaseDevices: input.allowReleaseDevices,
-              linkState: input.serverType === 'BUILT_IN' ? 'ACTIVE' : 'PENDING_CERTIFICATE',
-              createdBy: input.actorUserId,
-            });
+          return await db.transaction(async (tx) => {
+            // A retry whose first attempt committed (perhaps unseen) finds its link: nothing is written twice.
+            const inserted = await tx
+              .insert(links)
+              .values({
+                id: input.linkId,
+                orgId: input.orgId,
+                serverName: name.display,
+                nameKey: name.key,
+                serverType: input.serverType,
+                allowReleaseDevices: input.allowReleaseDevices,
+                linkState: input.serverType === 'BUILT_IN' ? 'ACTIVE' : 'PENDING_CERTIFICATE',
+                createdBy: input.actorUserId,
+              })
+              .onConflictDoNothing({ target: links.id })
+              .returning({ id: links.id });
+            if (inserted.length === 0) {
+              const [row] = await tx.select({ serverName: links.serverName }).from(links).where(eq(links.id, input.linkId));
+              return { serverName: row?.serverName ?? name.display };
+            }
             await recordAudit(tx, {
               id: input.operationId,
               orgId: input.orgId,
@@ -110,14 +117,10 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
               outcome: 'SUCCESS',
               detail: { serverName: name.display, serverType: input.serverType, allowReleaseDevices: input.allowReleaseDevices },
             });
+            return { serverName: name.display };
           });
         } catch (err) {
           const constraint = uniqueViolation(err);
-          if (constraint === 'links_pkey') {
-            // An earlier attempt committed while its connection dropped: the link is there.
-            const [row] = await db.select({ serverName: links.serverName }).from(links).where(eq(links.id, input.linkId));
-            if (row) return { serverName: row.serverName };
-          }
           if (constraint === 'links_org_name_live') {
             throw new DomainError('NAME_TAKEN', `A device management service named "${name.display}" already exists in this organization (names are compared without regard to case).`);
           }
@@ -126,7 +129,6 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
           }
           throw err;
         }
-        return { serverName: name.display };
       }),
 
     ingestCertificate: (input) =>
@@ -134,10 +136,11 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
         const der = Buffer.from(input.derBase64, 'base64');
         const parsed = parsePublicKeyCertificate(der, now());
         await db.transaction(async (tx) => {
+          // One organization's uploads take turns, so concurrent uploads cannot pass the limit together;
+          // behind the lock, a retry sees its own earlier attempt if that one committed.
+          await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${input.orgId}))`);
           const [already] = await tx.select({ id: certificates.id }).from(certificates).where(eq(certificates.id, input.certificateId));
           if (already) return;
-          // One organization's uploads take turns, so concurrent uploads cannot pass the limit together.
-          await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${input.orgId}))`);
           const [held] = await tx
             .select({ n: count() })
             .from(certificates)
@@ -188,31 +191,40 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
 
     issueServiceToken: (input) =>
       guard(async () => {
-        const [existing] = await db.select().from(serviceTokens).where(eq(serviceTokens.id, input.tokenId));
-        if (existing) return { issuedAtMs: existing.issuedAt.getTime(), expiresAtMs: existing.expiresAt.getTime() };
         // Whole seconds: the token's access_token_expiry is RFC 3339 without fractions.
         const issuedAt = new Date(Math.floor(now().getTime() / 1000) * 1000);
         const expiresAt = new Date(addDuration(issuedAt.getTime(), input.tokenValidity));
         const secrets = generateServiceTokenSecrets(expiresAt);
-        await db.transaction(async (tx) => {
+        return db.transaction(async (tx) => {
+          // The token goes in first: a retry whose first attempt committed (perhaps unseen) inserts
+          // nothing, supersedes nothing and answers with the stored token's dates.
+          const inserted = await tx
+            .insert(serviceTokens)
+            .values({
+              id: input.tokenId,
+              linkId: input.linkId,
+              orgId: input.orgId,
+              certificateId: input.certificateId,
+              consumerKey: secrets.consumerKey,
+              accessToken: secrets.accessToken,
+              consumerSecretEnc: secretBox.seal(secrets.consumerSecret),
+              accessSecretEnc: secretBox.seal(secrets.accessSecret),
+              issuedAt,
+              expiresAt,
+              downloadedBy: input.actorUserId,
+              status: 'ACTIVE',
+            })
+            .onConflictDoNothing({ target: serviceTokens.id })
+            .returning({ id: serviceTokens.id });
+          if (inserted.length === 0) {
+            const [stored] = await tx.select().from(serviceTokens).where(eq(serviceTokens.id, input.tokenId));
+            if (!stored) throw new Error(`service token ${input.tokenId} conflicted but is not stored`);
+            return { issuedAtMs: stored.issuedAt.getTime(), expiresAtMs: stored.expiresAt.getTime() };
+          }
           await tx
             .update(serviceTokens)
             .set({ status: 'SUPERSEDED', endedAt: issuedAt, endedReason: 'NEW_TOKEN_DOWNLOADED' })
-            .where(and(eq(serviceTokens.linkId, input.linkId), eq(serviceTokens.status, 'ACTIVE')));
-          await tx.insert(serviceTokens).values({
-            id: input.tokenId,
-            linkId: input.linkId,
-            orgId: input.orgId,
-            certificateId: input.certificateId,
-            consumerKey: secrets.consumerKey,
-            accessToken: secrets.accessToken,
-            consumerSecretEnc: secretBox.seal(secrets.consumerSecret),
-            accessSecretEnc: secretBox.seal(secrets.accessSecret),
-            issuedAt,
-            expiresAt,
-            downloadedBy: input.actorUserId,
-            status: 'ACTIVE',
-          });
+            .where(and(eq(serviceTokens.linkId, input.linkId), eq(serviceTokens.status, 'ACTIVE'), ne(serviceTokens.id, input.tokenId)));
           await tx
             .update(links)
             .set({ tokenId: input.tokenId, linkState: 'AWAITING_INSTALLATION', replacementReason: null, updatedAt: issuedAt })
@@ -227,8 +239,8 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
             outcome: 'SUCCESS',
             detail: { tokenId: input.tokenId, expiresDateTime: expiresAt.toISOString() },
           });
+          return { issuedAtMs: issuedAt.getTime(), expiresAtMs: expiresAt.getTime() };
         });
-        return { issuedAtMs: issuedAt.getTime(), expiresAtMs: expiresAt.getTime() };
       }),
 
     recordInstallation: (input) =>

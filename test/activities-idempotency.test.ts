@@ -1,0 +1,56 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLinkActivities } from '../activities/links';
+import { auditEvents, certificates, links, serviceTokens } from '../db/schema';
+import { SecretBox } from '../domain/secret-box';
+import { cleanupTestCertificates, makeRsaCertificate } from './support/certificates';
+import { startTestStack, type TestStack } from './support/stack';
+
+// Temporal retries an activity whose first attempt may have committed unseen (a dropped connection,
+// a killed worker). A second attempt with the same ids must write nothing more and answer the same.
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+  cleanupTestCertificates();
+});
+
+describe('link activities run twice write once', () => {
+  it('createLinkRecord, ingestCertificate and issueServiceToken', async () => {
+    const { orgId, userId } = await stack.newOrganization();
+    const db = stack.database.db;
+    const activities = createLinkActivities({ db, secretBox: new SecretBox(randomBytes(32)), maxCertificatesPerOrganization: 250 });
+    const linkId = randomUUID();
+    const create = { operationId: randomUUID(), linkId, orgId, serverName: 'Twice', serverType: 'MDM' as const, allowReleaseDevices: false, actorUserId: userId };
+    expect(await activities.createLinkRecord(create)).toEqual({ serverName: 'Twice' });
+    expect(await activities.createLinkRecord(create)).toEqual({ serverName: 'Twice' });
+
+    const cert = makeRsaCertificate();
+    const ingest = {
+      operationId: randomUUID(),
+      linkId,
+      orgId,
+      certificateId: randomUUID(),
+      derBase64: cert.certDer.toString('base64'),
+      actorUserId: userId,
+      nextState: 'READY_FOR_TOKEN' as const,
+      replacementReason: null,
+    };
+    await Promise.all([activities.ingestCertificate(ingest), activities.ingestCertificate(ingest)]);
+
+    const issue = { operationId: randomUUID(), linkId, orgId, tokenId: randomUUID(), certificateId: ingest.certificateId, actorUserId: userId, tokenValidity: 'P1Y' };
+    const first = await activities.issueServiceToken(issue);
+    await new Promise((r) => setTimeout(r, 1100)); // a later retry would compute other dates
+    expect(await activities.issueServiceToken(issue)).toEqual(first);
+
+    expect(await db.select().from(links).where(eq(links.id, linkId))).toHaveLength(1);
+    expect(await db.select().from(certificates).where(eq(certificates.linkId, linkId))).toHaveLength(1);
+    const tokens = await db.select().from(serviceTokens).where(eq(serviceTokens.linkId, linkId));
+    expect(tokens.map((t) => t.status)).toEqual(['ACTIVE']);
+    const audit = await db.select().from(auditEvents).where(eq(auditEvents.linkId, linkId));
+    expect(audit.map((a) => a.action).sort()).toEqual(['mdmServer.create', 'mdmServer.publicKeyCertificate.upload', 'mdmServer.serviceToken.download']);
+  });
+});
