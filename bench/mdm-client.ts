@@ -9,6 +9,7 @@ import * as x509 from '@peculiar/x509';
 import OAuth from 'oauth-1.0a';
 import { ContentInfo, EnvelopedData, KeyTransRecipientInfo } from 'pkijs';
 import * as asn1js from 'asn1js';
+import { readTokenMessage, type TokenMessage } from '../domain/service-token';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -42,20 +43,13 @@ export async function makeMdmIdentity(count: number): Promise<MdmIdentity> {
   return { privateKey, certificates };
 }
 
-export interface TokenSecrets {
-  consumer_key: string;
-  consumer_secret: string;
-  access_token: string;
-  access_secret: string;
-  access_token_expiry: string;
-}
 
 /**
  * Decrypts a service token `.p7m` as an MDM server does: RSA PKCS#1 v1.5 key transport, AES-128-CBC
  * content. Node refuses PKCS#1 v1.5 private decryption (CVE-2023-46809), so the padding is removed
  * here from a raw RSA decryption — fine for a client that only decrypts its own tokens.
  */
-export function decryptServiceToken(p7m: Buffer, privateKey: KeyObject): TokenSecrets {
+export function decryptServiceToken(p7m: Buffer, privateKey: KeyObject): TokenMessage {
   const text = p7m.toString('latin1');
   const bodyAt = text.indexOf('\r\n\r\n');
   const der = Buffer.from(text.slice(bodyAt + 4).replace(/\s+/g, ''), 'base64');
@@ -74,13 +68,11 @@ export function decryptServiceToken(p7m: Buffer, privateKey: KeyObject): TokenSe
   if (!encrypted) throw new Error('no encrypted content');
   const decipher = createDecipheriv('aes-128-cbc', contentKey, iv);
   const plaintext = Buffer.concat([decipher.update(Buffer.from(encrypted.valueBlock.valueHexView)), decipher.final()]).toString('utf8');
-  const match = /-----BEGIN MESSAGE-----\r?\n([\s\S]*?)\r?\n-----END MESSAGE-----/.exec(plaintext);
-  if (!match?.[1]) throw new Error('no MESSAGE block in the token');
-  return JSON.parse(match[1]) as TokenSecrets;
+  return readTokenMessage(plaintext);
 }
 
 /** The Authorization header of `GET <url>` signed with the token's credentials (HMAC-SHA1). */
-export function depSessionAuthorization(url: string, secrets: TokenSecrets): string {
+export function depSessionAuthorization(url: string, secrets: TokenMessage): string {
   const oauth = new OAuth({
     consumer: { key: secrets.consumer_key, secret: secrets.consumer_secret },
     signature_method: 'HMAC-SHA1',

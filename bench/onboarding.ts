@@ -14,7 +14,8 @@ import type { KeyObject } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { linkWorkflowId } from '../workflows/link-types';
 import type { BenchOrg } from './protocol';
-import { decryptServiceToken, depSessionAuthorization, type TokenSecrets } from './mdm-client';
+import type { TokenMessage } from '../domain/service-token';
+import { decryptServiceToken, depSessionAuthorization } from './mdm-client';
 import { distribution, pool, ratio, sleep, type Distribution } from './util';
 
 export const STEPS = ['create', 'certificate', 'token', 'session', 'activation', 'total'] as const;
@@ -170,7 +171,7 @@ export class OnboardingDriver {
     t.token = lap();
 
     // The MDM's own work, not timed: decrypt the token and sign the session request.
-    const secrets: TokenSecrets = decryptServiceToken(real ? p7m : this.mdm.sampleP7m, this.mdm.privateKey);
+    const secrets: TokenMessage = decryptServiceToken(real ? p7m : this.mdm.sampleP7m, this.mdm.privateKey);
     const sessionUrl = `${base}/dep/session`;
     const authorization = depSessionAuthorization(sessionUrl, secrets);
     lap();

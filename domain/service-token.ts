@@ -84,6 +84,22 @@ export function tokenPlaintext(secrets: ServiceTokenSecrets): string {
   );
 }
 
+/** The MESSAGE JSON as an MDM server reads it from a decrypted token. */
+export interface TokenMessage {
+  consumer_key: string;
+  consumer_secret: string;
+  access_token: string;
+  access_secret: string;
+  access_token_expiry: string;
+}
+
+/** Reads the JSON between the MESSAGE lines of a decrypted token: the inverse of tokenPlaintext. */
+export function readTokenMessage(plaintext: string): TokenMessage {
+  const match = /-----BEGIN MESSAGE-----\r?\n([\s\S]*?)\r?\n-----END MESSAGE-----/.exec(plaintext);
+  if (!match?.[1]) throw new Error('no MESSAGE block in the decrypted token');
+  return JSON.parse(match[1]) as TokenMessage;
+}
+
 const SMIME_HEADER =
   'Content-Type: application/pkcs7-mime; name="smime.p7m"; smime-type=enveloped-data\r\n' +
   'Content-Transfer-Encoding: base64\r\n' +

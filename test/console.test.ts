@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTestCertificates, decryptP7mWithOpenssl, makeRsaCertificate, makeTempDir, type TestCertificate } from './support/certificates';
-import { getSession, provisionLink, signGet, tokenJson, type TokenCredentials } from './support/dep';
+import { getSession, provisionLink, signGet, readTokenMessage, type TokenMessage } from './support/dep';
 import { linkAttributes } from './support/links';
 import { apiClient, eventually, startTestStack, type TestStack } from './support/stack';
 
@@ -78,8 +78,8 @@ async function download(page: Page, button: string): Promise<{ file: string; nam
 }
 
 const TOKEN_FILE_NAME = (server: string) => new RegExp(`^${server}_Token_\\d{4}-\\d{2}-\\d{2}T\\d{2}-\\d{2}-\\d{2}Z_smime\\.p7m$`);
-const creds = (file: string, cert: TestCertificate): TokenCredentials => tokenJson(decryptP7mWithOpenssl(fs.readFileSync(file), cert.keyPath));
-const useToken = (c: TokenCredentials) => getSession(stack.apiUrl, signGet(`${stack.apiUrl}/dep/session`, c));
+const creds = (file: string, cert: TestCertificate): TokenMessage => readTokenMessage(decryptP7mWithOpenssl(fs.readFileSync(file), cert.keyPath));
+const useToken = (c: TokenMessage) => getSession(stack.apiUrl, signGet(`${stack.apiUrl}/dep/session`, c));
 
 async function reloadUntil(page: Page, check: () => Promise<boolean>): Promise<void> {
   await eventually(async () => {

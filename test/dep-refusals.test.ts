@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents, serviceTokens } from '../db/schema';
 import { cleanupTestCertificates, makeRsaCertificate, type TestCertificate } from './support/certificates';
-import { depAudits, downloadToken, getSession, nonceCount, provisionLink, sessionCount, signGet, type TokenCredentials } from './support/dep';
+import { depAudits, downloadToken, getSession, nonceCount, provisionLink, sessionCount, signGet, type TokenMessage } from './support/dep';
 import { linkAttributes } from './support/links';
 import { apiClient, eventually, startTestStack, type ApiResponse, type TestStack } from './support/stack';
 
@@ -57,7 +57,7 @@ describe('GET /dep/session refusals', () => {
   }
 
   /** The link's single refusal audit: its code and reason, and no secret in it. */
-  async function expectRefusalAudit(linkId: string, code: string, reason: string, creds: TokenCredentials, header?: string): Promise<void> {
+  async function expectRefusalAudit(linkId: string, code: string, reason: string, creds: TokenMessage, header?: string): Promise<void> {
     const audits = await depAudits(stack.database.db, linkId, 'REFUSED');
     expect(audits).toHaveLength(1);
     expect(audits[0]).toMatchObject({ actor: 'mdm', actorUserId: null, action: 'dep.session', outcome: 'REFUSED', detail: { code, reason } });

@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceTokens } from '../db/schema';
+import { readTokenMessage } from '../domain/service-token';
 import { lifecycleQuery } from '../workflows/link';
 import { cleanupTestCertificates, decryptP7mWithOpenssl, makeRsaCertificate, type TestCertificate } from './support/certificates';
 import { createLink, linkAttributes, notificationKinds, uploadCertificate } from './support/links';
@@ -30,11 +31,6 @@ afterAll(async () => {
   cleanupTestCertificates();
 });
 
-function tokenJson(plaintext: string): Record<string, string> {
-  const match = /-----BEGIN MESSAGE-----\r?\n([\s\S]*?)\r?\n-----END MESSAGE-----/.exec(plaintext);
-  if (!match?.[1]) throw new Error(`no MESSAGE block in ${plaintext}`);
-  return JSON.parse(match[1]) as Record<string, string>;
-}
 
 describe('link lifecycle on real Temporal and Postgres', () => {
   it('create → certificate → token → installation → reminders in order → expiry', async () => {
@@ -51,7 +47,7 @@ describe('link lifecycle on real Temporal and Postgres', () => {
     expect(download.headers.get('content-type')).toContain('application/pkcs7-mime');
     expect(download.headers.get('content-disposition')).toMatch(/filename="Lifecycle Building A_Token_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z_smime\.p7m"/);
 
-    const json = tokenJson(decryptP7mWithOpenssl(download.body, cert.keyPath));
+    const json = readTokenMessage(decryptP7mWithOpenssl(download.body, cert.keyPath));
     expect(Object.keys(json).sort()).toEqual(['access_secret', 'access_token', 'access_token_expiry', 'consumer_key', 'consumer_secret']);
     const afterDownload = await linkAttributes(call, linkId);
     expect(afterDownload.linkState).toBe('AWAITING_INSTALLATION');
@@ -114,7 +110,7 @@ describe('link lifecycle on real Temporal and Postgres', () => {
     const second = await call('POST', `/v1/mdmServers/${linkId}/serviceToken`);
     expect(second.status).toBe(200);
     // The new token is encrypted to the new key only.
-    expect(tokenJson(decryptP7mWithOpenssl(second.body, cert2.keyPath)).consumer_key).toMatch(/^CK_/);
+    expect(readTokenMessage(decryptP7mWithOpenssl(second.body, cert2.keyPath)).consumer_key).toMatch(/^CK_/);
     expect(() => decryptP7mWithOpenssl(second.body, cert.keyPath)).toThrow();
     const [superseded] = await stack.database.db.select().from(serviceTokens).where(eq(serviceTokens.id, firstTokenId));
     expect(superseded?.status).toBe('SUPERSEDED');

@@ -3,7 +3,7 @@ import { and, count, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { auditEvents, links, notifications, serviceTokens } from '../../db/schema';
 import { cleanupTestCertificates, decryptP7mWithOpenssl, makeRsaCertificate } from '../support/certificates';
-import { getSession, signGet, tokenJson } from '../support/dep';
+import { getSession, signGet, readTokenMessage } from '../support/dep';
 import { onboard, withRetry, type Onboarded } from '../support/onboarding';
 import { apiClient, eventually, startTestStack, type TestStack } from '../support/stack';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
@@ -65,7 +65,7 @@ describe('worker crash during onboarding', () => {
       // Installation: the MDM service decrypts its token and authenticates at /dep/session.
       await Promise.all(
         results.slice(i).map(async (r) => {
-          const creds = tokenJson(decryptP7mWithOpenssl(r.p7m, cert.keyPath));
+          const creds = readTokenMessage(decryptP7mWithOpenssl(r.p7m, cert.keyPath));
           const url = `${stack.apiUrl}/dep/session`;
           const session = await withRetry(() => getSession(stack.apiUrl, signGet(url, creds)), 30, 'session');
           expect(session.status).toBe(200);

@@ -4,32 +4,20 @@ import { and, eq, sql } from 'drizzle-orm';
 import OAuth from 'oauth-1.0a';
 import type { Db } from '../../db/client';
 import { auditEvents, depSessions, oauthNonces } from '../../db/schema';
+import { readTokenMessage, type TokenMessage } from '../../domain/service-token';
 import { decryptP7mWithOpenssl, type TestCertificate } from './certificates';
 import { createLink, uploadCertificate } from './links';
 import { apiClient, type ApiResponse } from './stack';
 
 type Call = ReturnType<typeof apiClient>;
 
-export interface TokenCredentials {
-  consumer_key: string;
-  consumer_secret: string;
-  access_token: string;
-  access_secret: string;
-  access_token_expiry: string;
-}
-
-/** The JSON between -----BEGIN MESSAGE----- and -----END MESSAGE----- of a decrypted token. */
-export function tokenJson(plaintext: string): TokenCredentials {
-  const match = /-----BEGIN MESSAGE-----\r?\n([\s\S]*?)\r?\n-----END MESSAGE-----/.exec(plaintext);
-  if (!match?.[1]) throw new Error('no MESSAGE block in the decrypted token');
-  return JSON.parse(match[1]) as TokenCredentials;
-}
+export { readTokenMessage, type TokenMessage } from '../../domain/service-token';
 
 /** Downloads a service token through the API and decrypts it with the openssl CLI, as a vendor would. */
-export async function downloadToken(call: Call, linkId: string, cert: TestCertificate): Promise<{ tokenId: string; creds: TokenCredentials }> {
+export async function downloadToken(call: Call, linkId: string, cert: TestCertificate): Promise<{ tokenId: string; creds: TokenMessage }> {
   const res = await call('POST', `/v1/mdmServers/${linkId}/serviceToken`);
   if (res.status !== 200) throw new Error(`download: ${res.status} ${res.body.toString()}`);
-  return { tokenId: res.headers.get('x-service-token-id') ?? '', creds: tokenJson(decryptP7mWithOpenssl(res.body, cert.keyPath)) };
+  return { tokenId: res.headers.get('x-service-token-id') ?? '', creds: readTokenMessage(decryptP7mWithOpenssl(res.body, cert.keyPath)) };
 }
 
 /** A link with an uploaded certificate and a downloaded (not yet installed) token. */
@@ -45,11 +33,11 @@ export interface SignOptions {
   nonce?: string;
   timestamp?: number;
   /** Override parts of the credentials (wrong secrets, unknown keys). */
-  creds?: Partial<TokenCredentials>;
+  creds?: Partial<TokenMessage>;
 }
 
 /** `Authorization: OAuth …` for GET `url`, made by the oauth-1.0a npm library (HMAC-SHA1 via node:crypto). */
-export function signGet(url: string, creds: TokenCredentials, options: SignOptions = {}): string {
+export function signGet(url: string, creds: TokenMessage, options: SignOptions = {}): string {
   const c = { ...creds, ...options.creds };
   const client = new OAuth({
     consumer: { key: c.consumer_key, secret: c.consumer_secret },

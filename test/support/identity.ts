@@ -3,6 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import OAuth from 'oauth-1.0a';
 import type { Db } from '../../db/client';
 import { auditEvents, serviceTokens } from '../../db/schema';
+import { readTokenMessage, type TokenMessage } from '../../domain/service-token';
 import { decryptP7mWithOpenssl } from './certificates';
 import { createLink, uploadCertificate } from './links';
 import type { ApiResponse, apiClient } from './stack';
@@ -24,26 +25,15 @@ export async function createRole(call: Call, name: string, permissions: string[]
   return res.json.data.id as string;
 }
 
-export interface TokenSecrets {
-  consumer_key: string;
-  consumer_secret: string;
-  access_token: string;
-  access_secret: string;
-  access_token_expiry: string;
-}
-
 /** The JSON inside a decrypted service token. */
-export function tokenSecrets(p7m: Buffer, keyPath: string): TokenSecrets {
-  const plaintext = decryptP7mWithOpenssl(p7m, keyPath);
-  const match = /-----BEGIN MESSAGE-----\r?\n([\s\S]*?)\r?\n-----END MESSAGE-----/.exec(plaintext);
-  if (!match?.[1]) throw new Error('no MESSAGE block in the token');
-  return JSON.parse(match[1]) as TokenSecrets;
+export function tokenSecrets(p7m: Buffer, keyPath: string): TokenMessage {
+  return readTokenMessage(decryptP7mWithOpenssl(p7m, keyPath));
 }
 
 export interface LinkWithToken {
   linkId: string;
   tokenId: string;
-  secrets: TokenSecrets;
+  secrets: TokenMessage;
 }
 
 /** A link with a certificate and a downloaded service token, all by the caller. */
@@ -70,7 +60,7 @@ export async function auditCount(db: Db, linkId: string, action: string): Promis
  * `GET /dep/session` signed with a service token's OAuth credentials, as an MDM server sends it.
  * Undefined when the MDM-facing endpoints are not mounted.
  */
-export async function depSession(apiUrl: string, secrets: TokenSecrets): Promise<ApiResponse | undefined> {
+export async function depSession(apiUrl: string, secrets: TokenMessage): Promise<ApiResponse | undefined> {
   const oauth = new OAuth({
     consumer: { key: secrets.consumer_key, secret: secrets.consumer_secret },
     signature_method: 'HMAC-SHA1',

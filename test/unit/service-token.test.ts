@@ -6,6 +6,7 @@ import {
   generateServiceTokenSecrets,
   serviceTokenFileName,
   tokenMessageJson,
+  readTokenMessage,
   tokenPlaintext,
   type ServiceTokenSecrets,
 } from '../../domain/service-token';
@@ -104,6 +105,19 @@ describe('buildServiceTokenP7m', () => {
     expect(Object.keys(parsed).sort()).toEqual([...TOKEN_KEYS].sort());
     expect(parsed.access_token_expiry).toBe('2027-11-28T09:30:00Z');
     expect(parsed.consumer_key).toBe(secrets.consumerKey);
+  });
+
+  it('readTokenMessage reads back exactly the five values (LF line endings too) and refuses text without a MESSAGE block', () => {
+    const expected = {
+      consumer_key: secrets.consumerKey,
+      consumer_secret: secrets.consumerSecret,
+      access_token: secrets.accessToken,
+      access_secret: secrets.accessSecret,
+      access_token_expiry: '2027-11-28T09:30:00Z',
+    };
+    expect(readTokenMessage(decryptP7mWithOpenssl(p7m, rsa.keyPath))).toEqual(expected);
+    expect(readTokenMessage(tokenPlaintext(secrets).replace(/\r\n/g, '\n'))).toEqual(expected);
+    expect(() => readTokenMessage('Content-Type: text/plain\r\n\r\nhello')).toThrow(/no MESSAGE block/);
   });
 
   it('names the recipient by issuer and serial number exactly (openssl -recip matches it)', () => {
