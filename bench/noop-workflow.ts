@@ -18,6 +18,7 @@ import {
   uuid4,
 } from '@temporalio/workflow';
 import { linkSearchAttributePairs } from '../workflows/search-attributes';
+import { takeTurns } from '../workflows/take-turns';
 
 export interface NoopLinkInput {
   linkId: string;
@@ -58,12 +59,7 @@ export async function noopLinkWorkflow(input: NoopLinkInput): Promise<void> {
   const life: NoopLinkState = input.carried ?? { created: false, serverName: '', linkState: 'PENDING_CERTIFICATE', certificateId: null, token: null };
   let newGeneration = false;
   let version = 0;
-  let turn: Promise<unknown> = Promise.resolve();
-  function serialized<T>(fn: () => Promise<T>): Promise<T> {
-    const run = turn.then(fn, fn);
-    turn = run.catch(() => undefined);
-    return run;
-  }
+  const serialized = takeTurns();
 
   function publish(): void {
     version++;

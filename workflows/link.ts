@@ -40,6 +40,7 @@ import type {
   UploadCertificateRequest,
 } from './link-types';
 import { linkSearchAttributePairs } from './search-attributes';
+import { takeTurns } from './take-turns';
 
 // Messages are declared next to the workflow that handles them; the API imports these constants.
 export const createLinkUpdate = defineUpdate<{ linkId: string }, [CreateLinkRequest]>('createLink');
@@ -99,12 +100,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
   let version = 0;
 
   // Handlers take turns: two updates never interleave their activities.
-  let turn: Promise<unknown> = Promise.resolve();
-  function serialized<T>(fn: () => Promise<T>): Promise<T> {
-    const run = turn.then(fn, fn);
-    turn = run.catch(() => undefined);
-    return run;
-  }
+  const serialized = takeTurns();
   const op = () => ({ operationId: uuid4(), linkId, orgId });
 
   function publish(): void {
