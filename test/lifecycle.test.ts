@@ -66,8 +66,12 @@ describe('link lifecycle on real Temporal and Postgres', () => {
       return a.linkState === 'ACTIVE' && a;
     });
     expect(active.serviceToken.installedDateTime).not.toBeNull();
-    // Operators can ask the workflow itself where the lifecycle stands.
-    const lifecycle = await stack.client.workflow.getHandle(`link-${linkId}`).query(lifecycleQuery);
+    // Operators can ask the workflow itself where the lifecycle stands. The row is written by the
+    // activity a moment before the workflow records the activity's result, so ask until it has.
+    const lifecycle = await eventually(async () => {
+      const l = await stack.client.workflow.getHandle(`link-${linkId}`).query(lifecycleQuery);
+      return l.token?.installed && l;
+    });
     expect(lifecycle).toMatchObject({ linkState: 'ACTIVE', serverName: 'Lifecycle Building A', token: { tokenId: token!.id, installed: true } });
 
     const expired = await eventually(async () => {
@@ -75,7 +79,12 @@ describe('link lifecycle on real Temporal and Postgres', () => {
       return a.linkState === 'EXPIRED' && a;
     }, 60_000, 250);
     expect(expired.serviceToken.status).toBe('EXPIRED');
-    expect(await notificationKinds(stack.database.db, linkId)).toEqual([
+    // The expiry notice is recorded by the activity after the one that marks the link EXPIRED.
+    const kinds = await eventually(async () => {
+      const k = await notificationKinds(stack.database.db, linkId);
+      return k.includes('TOKEN_EXPIRED') && k;
+    });
+    expect(kinds).toEqual([
       'TOKEN_INSTALLED',
       'RENEWAL_REMINDER:PT18S',
       'RENEWAL_REMINDER:PT12S',
