@@ -21,6 +21,13 @@ import { sendProblem } from './problem';
 import { meRouter } from './me';
 import { CONSOLE_DIR, setConsoleHeaders } from './console-dir';
 import { requestDeadline } from './request-deadline';
+import { DeviceCursorCodec } from '../domain/device-cursor';
+import { defaultDeviceAssignmentsRouter } from './default-device-assignments';
+import { mdmServerDevicesRouter } from './mdm-server-devices';
+import { DEFAULT_MDM_DEVICES_OPTIONS, mdmDevicesRouter, type MdmDevicesOptions } from './mdm/devices';
+import { mdmProfilesRouter } from './mdm/profiles';
+import { orgDeviceActivitiesRouter } from './org-device-activities';
+import { orgDevicesRouter } from './org-devices';
 
 export interface AppDeps {
   database: Database;
@@ -35,6 +42,8 @@ export interface AppDeps {
   dep?: Partial<DepOptions>;
   /** /metrics: how long one database snapshot serves scrapes (default 5 s; tests use 0). */
   metrics?: { cacheMs?: number };
+  /** MDM-facing fetch/sync: the cursor age limit (default 7 days; tests shorten it). */
+  mdmDevices?: Partial<MdmDevicesOptions>;
 }
 
 /** The Express app: health, the admin API under /v1 and the MDM-facing /dep endpoints. */
@@ -75,10 +84,21 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/notifications', notificationsRouter({ db: database.db }));
   v1.use('/webhooks', webhooksRouter({ db: database.db, secretBox: deps.secretBox }));
   v1.use('/me', meRouter({ db: database.db }));
+  const nowDep = deps.now ? { now: deps.now } : {};
+  v1.use('/mdmServers', mdmServerDevicesRouter({ db: database.db }));
+  v1.use('/orgDevices', orgDevicesRouter({ db: database.db, ...nowDep }));
+  v1.use('/orgDeviceActivities', orgDeviceActivitiesRouter({ db: database.db, commands: deps.commands, ...nowDep }));
+  v1.use('/defaultDeviceAssignments', defaultDeviceAssignmentsRouter({ db: database.db, ...nowDep }));
   app.use('/v1', v1);
   // The web console: static files, no build step; it calls /v1 with the API key it is given.
   app.use('/console', express.static(CONSOLE_DIR, { index: 'index.html', fallthrough: true, setHeaders: setConsoleHeaders }));
   app.get('/', (_req, res) => res.redirect('/console/'));
+  const cursors = new DeviceCursorCodec(deps.secretBox.deriveKey('device-cursor'));
+  app.use(
+    '/dep',
+    mdmDevicesRouter({ db: database.db, cursors, commands: deps.commands, logger, options: { ...DEFAULT_MDM_DEVICES_OPTIONS, ...deps.mdmDevices }, ...nowDep }),
+    mdmProfilesRouter({ db: database.db, ...nowDep }),
+  );
   app.use(
     '/dep',
     depRouter({

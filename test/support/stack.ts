@@ -62,6 +62,10 @@ export interface TestStackOptions {
   notifications?: Partial<NotificationDeliveryConfig>;
   /** /metrics snapshot cache (tests: 0, so each scrape reads the database). */
   metricsCacheMs?: number;
+  /** Device activities: page size, pages per run, migration reminder offsets. */
+  deviceActivity?: Partial<import('../../api/device-activity-commands').DeviceActivityOptions>;
+  /** MDM-facing fetch/sync cursor age limit. */
+  mdmDevices?: Partial<import('../../api/mdm/devices').MdmDevicesOptions>;
 }
 
 export type Activities = ReturnType<typeof createActivities>;
@@ -105,6 +109,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     durations,
     updateTimeoutMs: options.updateTimeoutMs ?? 30_000,
     ...(options.accountEventPaging ? { accountEventPaging: options.accountEventPaging } : {}),
+    ...(options.deviceActivity ? { deviceActivity: options.deviceActivity } : {}),
   });
   const logger = options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const app = createApp({
@@ -115,6 +120,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     logger,
     ...(options.dep ? { dep: options.dep } : {}),
     ...(options.metricsCacheMs !== undefined ? { metrics: { cacheMs: options.metricsCacheMs } } : {}),
+    ...(options.mdmDevices ? { mdmDevices: options.mdmDevices } : {}),
   });
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
