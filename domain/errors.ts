@@ -32,6 +32,13 @@ export const Errors = {
   ROLE_NAME_TAKEN: { status: 409, title: 'A role with this name already exists' },
   UNKNOWN_ROLE: { status: 422, title: 'Unknown role' },
   UNKNOWN_PERMISSION: { status: 422, title: 'Unknown permission' },
+  // least privilege (domain/privileges.ts)
+  PERMISSION_NOT_HELD: { status: 403, title: 'You cannot grant a permission you do not hold' },
+  OWN_ROLE_CHANGE: { status: 403, title: 'You cannot change your own role' },
+  USER_MORE_PRIVILEGED: { status: 403, title: 'The user holds permissions you do not' },
+  LAST_ADMINISTRATOR: { status: 409, title: 'The last Administrator must remain' },
+  ROLE_BUILT_IN: { status: 409, title: 'Built-in roles cannot be changed' },
+  ROLE_IN_USE: { status: 409, title: 'The role is still assigned to users' },
   // webhooks
   WEBHOOK_URL_INVALID: { status: 422, title: 'Invalid webhook URL' },
   WEBHOOK_LIMIT_REACHED: { status: 409, title: 'Webhook limit reached' },
