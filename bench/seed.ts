@@ -46,6 +46,7 @@ export async function seedLinks(db: Db, secretBox: SecretBox, request: SeedReque
         linkState: 'ACTIVE',
         certificateId,
         tokenId,
+        tokenExpiresAt: new Date(expiresAtMs),
         createdBy: org.userId,
         createdAt,
         updatedAt: new Date(issuedAtMs),
