@@ -36,6 +36,8 @@ export function installedLifecycle(link: SeededLink): LinkLifecycle {
       ended: false,
     },
     generation: 1,
+    supersededTokenIds: [],
+    supersededCertificateIds: [],
   };
 }
 

@@ -7,7 +7,7 @@ import { createLinkCommands } from '../api/link-commands';
 import { openDatabase, type Database } from '../db/client';
 import { SecretBox } from '../domain/secret-box';
 import { createWorker } from '../worker/create-worker';
-import { lifecycleDurations, notificationDelivery, type Config } from './config';
+import { idempotencyKeyTtlMs, lifecycleDurations, notificationDelivery, type Config } from './config';
 import type { Logger } from './logger';
 import { loadSecretsKey } from './secrets-key';
 
@@ -66,6 +66,7 @@ export async function startServices(config: Config, temporalAddress: string, log
       commands,
       secretBox,
       logger,
+      idempotencyKeyTtlMs: idempotencyKeyTtlMs(config),
       dep: { sessionTtl: config.DEP_SESSION_TTL, timestampWindowSeconds: config.OAUTH_TIMESTAMP_WINDOW_SECONDS, publicBaseUrl: config.PUBLIC_BASE_URL },
     });
     const server = http.createServer(app);

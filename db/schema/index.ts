@@ -3,3 +3,5 @@ export * from './links';
 export * from './dep';
 export * from './account-events';
 export * from './notifications';
+export * from './rate-limits';
+export * from './idempotency';
