@@ -3,3 +3,4 @@ export * from './links';
 export * from './dep';
 export * from './account-events';
 export * from './notifications';
+export * from './terms';
