@@ -36,6 +36,8 @@ export interface AppDeps {
   dep?: Partial<DepOptions>;
   /** /metrics: how long one database snapshot serves scrapes (default 5 s; tests use 0). */
   metrics?: { cacheMs?: number };
+  /** IDEMPOTENCY_KEY_TTL in milliseconds (default 24 h). */
+  idempotencyKeyTtlMs?: number;
 }
 
 /** The admin Express app: health, metrics, the admin API under /v1, the console, and the /dep alias of the MDM-facing service. */
@@ -53,7 +55,16 @@ export function createApp(deps: AppDeps): Express {
   const v1 = express.Router();
   v1.use(requestDeadline(deps.requestDeadlineMs ?? 20_000));
   v1.use(authenticate(database.db));
-  v1.use('/mdmServers', mdmServersRouter({ db: database.db, commands: deps.commands, secretBox: deps.secretBox, ...(deps.now ? { now: deps.now } : {}) }));
+  v1.use(
+    '/mdmServers',
+    mdmServersRouter({
+      db: database.db,
+      commands: deps.commands,
+      secretBox: deps.secretBox,
+      ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.idempotencyKeyTtlMs !== undefined ? { idempotencyKeyTtlMs: deps.idempotencyKeyTtlMs } : {}),
+    }),
+  );
   v1.use('/users', usersRouter({ db: database.db, commands: deps.commands, logger }));
   v1.use('/roles', rolesRouter({ db: database.db }));
   v1.use('/auditEvents', auditEventsRouter({ db: database.db }));

@@ -39,6 +39,8 @@ const schema = z.object({
     }),
   INSTALL_REMINDER_AFTER: isoDuration('INSTALL_REMINDER_AFTER').default('P7D'),
   DEP_SESSION_TTL: isoDuration('DEP_SESSION_TTL').default('PT30M'),
+  /** How long an Idempotency-Key stays bound to its request (README "Idempotency-Key"). */
+  IDEMPOTENCY_KEY_TTL: isoDuration('IDEMPOTENCY_KEY_TTL').default('PT24H'),
   OAUTH_TIMESTAMP_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   /**
    * The DEP origin as MDM clients reach it (their "base URL", e.g. https://dep.example.com) when a
@@ -127,6 +129,11 @@ export function lifecycleDurations(config: Config): LifecycleDurations {
     reminderOffsets: config.REMINDER_OFFSETS,
     installReminderAfter: config.INSTALL_REMINDER_AFTER,
   };
+}
+
+/** IDEMPOTENCY_KEY_TTL in milliseconds. */
+export function idempotencyKeyTtlMs(config: Config): number {
+  return durationMs(config.IDEMPOTENCY_KEY_TTL);
 }
 
 /** How the worker delivers notifications: webhook retries and timeout, SMTP. */

@@ -8,7 +8,7 @@ import { createLinkCommands } from '../api/link-commands';
 import { openDatabase, type Database } from '../db/client';
 import { SecretBox } from '../domain/secret-box';
 import { createWorker } from '../worker/create-worker';
-import { lifecycleDurations, notificationDelivery, type Config } from './config';
+import { idempotencyKeyTtlMs, lifecycleDurations, notificationDelivery, type Config } from './config';
 import type { Logger } from './logger';
 import { loadSecretsKey } from './secrets-key';
 
@@ -65,7 +65,7 @@ export async function startServices(config: Config, temporalAddress: string, log
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const commands = createLinkCommands({ client, taskQueue: config.TASK_QUEUE, durations: lifecycleDurations(config), updateTimeoutMs: 15_000 });
     const depTiming = { sessionTtl: config.DEP_SESSION_TTL, timestampWindowSeconds: config.OAUTH_TIMESTAMP_WINDOW_SECONDS };
-    const app = createApp({ database, client, commands, secretBox, logger, dep: { ...depTiming, publicBaseUrl: config.PUBLIC_BASE_URL } });
+    const app = createApp({ database, client, commands, secretBox, logger, idempotencyKeyTtlMs: idempotencyKeyTtlMs(config), dep: { ...depTiming, publicBaseUrl: config.PUBLIC_BASE_URL } });
     const mdmApp = createMdmApp({ db: database.db, commands, secretBox, logger, options: { ...depTiming, publicBaseUrl: config.PUBLIC_DEP_BASE_URL } });
     stops.unshift(async () => connection.close());
     apiUrl = await listen(http.createServer(app), config.PORT, config.HOST, stops);

@@ -1,0 +1,95 @@
+import { and, eq, inArray, lte, sql } from 'drizzle-orm';
+import { fixedWindow, secondsUntil } from '../domain/rate-limit';
+import type { Db } from './client';
+import { rateLimitWindows } from './schema';
+
+export interface RateLimitRule {
+  /** What is counted, e.g. `admin-auth:ip:203.0.113.7`. */
+  bucket: string;
+  /** Hits allowed per window. */
+  limit: number;
+  windowSeconds: number;
+  now?: Date;
+}
+
+export interface RateLimitVerdict {
+  /** False once the window's count is over `limit`. */
+  allowed: boolean;
+  /** Hits counted in the current window, this one included. */
+  count: number;
+  /** Seconds until the window ends, when refused; 0 when allowed. */
+  retryAfterSeconds: number;
+}
+
+/**
+ * Counts one hit in the bucket's current window and says whether it is within the limit. One
+ * atomic upsert (`count = count + 1 … returning count`), so concurrent hits from any number of API
+ * replicas on the same Postgres are counted exactly: the (limit + 1)th of a window is refused.
+ * Fixed windows aligned to the epoch: a burst may straddle a boundary and get up to twice the
+ * limit across two windows, which is acceptable for throttling guesses.
+ */
+export async function hitRateLimit(db: Db, rule: RateLimitRule): Promise<RateLimitVerdict> {
+  const now = rule.now ?? new Date();
+  const window = fixedWindow(now, rule.windowSeconds);
+  const [row] = await db
+    .insert(rateLimitWindows)
+    .values({ bucket: rule.bucket, windowStart: window.start, count: 1, expiresAt: window.end })
+    .onConflictDoUpdate({ target: [rateLimitWindows.bucket, rateLimitWindows.windowStart], set: { count: sql`${rateLimitWindows.count} + 1` } })
+    .returning({ count: rateLimitWindows.count });
+  const count = row?.count ?? 1;
+  const allowed = count <= rule.limit;
+  return { allowed, count, retryAfterSeconds: allowed ? 0 : secondsUntil(window.end, now) };
+}
+
+/**
+ * Reads the buckets' current windows without counting: refused when any is already at its limit
+ * (so the next hit would be over). For "is this caller throttled?" before doing the work.
+ */
+export async function peekRateLimits(db: Db, rules: readonly RateLimitRule[]): Promise<RateLimitVerdict> {
+  let verdict: RateLimitVerdict = { allowed: true, count: 0, retryAfterSeconds: 0 };
+  if (!rules.length) return verdict;
+  const now = rules[0]?.now ?? new Date();
+  const windows = rules.map((r) => ({ rule: r, window: fixedWindow(r.now ?? now, r.windowSeconds) }));
+  const rows = await db
+    .select()
+    .from(rateLimitWindows)
+    .where(
+      inArray(
+        rateLimitWindows.bucket,
+        rules.map((r) => r.bucket),
+      ),
+    );
+  for (const { rule, window } of windows) {
+    const row = rows.find((r) => r.bucket === rule.bucket && r.windowStart.getTime() === window.start.getTime());
+    const count = row?.count ?? 0;
+    if (count >= rule.limit) {
+      const retryAfterSeconds = secondsUntil(window.end, rule.now ?? now);
+      if (verdict.allowed || retryAfterSeconds > verdict.retryAfterSeconds) verdict = { allowed: false, count, retryAfterSeconds };
+    }
+  }
+  return verdict;
+}
+
+/** Deletes up to `batchSize` windows that ended before `now`; returns how many. */
+export async function deleteExpiredRateLimitWindows(db: Db, now: Date, batchSize: number): Promise<number> {
+  const expired = db
+    .select({ bucket: rateLimitWindows.bucket, windowStart: rateLimitWindows.windowStart })
+    .from(rateLimitWindows)
+    .where(lte(rateLimitWindows.expiresAt, now))
+    .limit(batchSize);
+  const deleted = await db
+    .delete(rateLimitWindows)
+    .where(sql`(${rateLimitWindows.bucket}, ${rateLimitWindows.windowStart}) in (${expired})`)
+    .returning({ bucket: rateLimitWindows.bucket });
+  return deleted.length;
+}
+
+/** The current count of one bucket's window (tests, diagnostics). */
+export async function rateLimitCount(db: Db, bucket: string, windowSeconds: number, now = new Date()): Promise<number> {
+  const window = fixedWindow(now, windowSeconds);
+  const [row] = await db
+    .select({ count: rateLimitWindows.count })
+    .from(rateLimitWindows)
+    .where(and(eq(rateLimitWindows.bucket, bucket), eq(rateLimitWindows.windowStart, window.start)));
+  return row?.count ?? 0;
+}
