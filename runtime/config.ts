@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { NotificationDeliveryConfig } from '../activities/notifications';
 import { addDuration, isValidIsoDuration } from '../domain/durations';
+import { checkTemporalTls, temporalTlsFields } from './temporal-tls';
 
 const isoDuration = (name: string) =>
   z.string().trim().refine(isValidIsoDuration, { message: `${name} must be a positive ISO 8601 duration such as P1Y or PT30S` });
@@ -29,6 +30,9 @@ const schema = z.object({
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_CLI_PATH: z.string().optional(),
+  ...temporalTlsFields,
+  /** A prebundled workflow bundle (`npm run build`); see runtime/workflow-bundle.ts. */
+  WORKFLOW_BUNDLE_PATH: z.string().trim().min(1).optional(),
   TOKEN_VALIDITY: isoDuration('TOKEN_VALIDITY').default('P1Y'),
   REMINDER_OFFSETS: z
     .string()
@@ -90,7 +94,7 @@ const schema = z.object({
     .enum(['true', 'false', '1', '0'], { error: 'WEBHOOK_ALLOW_PRIVATE_NETWORKS must be true or false' })
     .transform((v) => v === 'true' || v === '1')
     .default(false),
-});
+}).superRefine(checkTemporalTls);
 
 export type Config = Omit<z.infer<typeof schema>, 'DATA_DIR'> & { DATA_DIR: string };
 
