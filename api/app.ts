@@ -38,6 +38,8 @@ export interface AppDeps {
   authThrottle?: AuthThrottle;
   /** /metrics: how long one database snapshot serves scrapes (default 5 s; tests use 0). */
   metrics?: { cacheMs?: number };
+  /** IDEMPOTENCY_KEY_TTL in milliseconds (default 24 h). */
+  idempotencyKeyTtlMs?: number;
 }
 
 /** The Express app: health, the admin API under /v1 and the MDM-facing /dep endpoints. */
@@ -73,7 +75,16 @@ export function createApp(deps: AppDeps): Express {
   const throttle = deps.authThrottle ?? DEFAULT_AUTH_THROTTLE;
   v1.use(authenticate(database.db, throttle));
   v1.use(auditForbidden(database.db, logger, throttle));
-  v1.use('/mdmServers', mdmServersRouter({ db: database.db, commands: deps.commands, secretBox: deps.secretBox, ...(deps.now ? { now: deps.now } : {}) }));
+  v1.use(
+    '/mdmServers',
+    mdmServersRouter({
+      db: database.db,
+      commands: deps.commands,
+      secretBox: deps.secretBox,
+      ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.idempotencyKeyTtlMs !== undefined ? { idempotencyKeyTtlMs: deps.idempotencyKeyTtlMs } : {}),
+    }),
+  );
   v1.use('/users', usersRouter({ db: database.db, commands: deps.commands, logger }));
   v1.use('/roles', rolesRouter({ db: database.db }));
   v1.use('/auditEvents', auditEventsRouter({ db: database.db }));

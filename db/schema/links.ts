@@ -111,19 +111,6 @@ export const auditEvents = pgTable(
   (t) => [index('audit_events_org_created').on(t.orgId, t.createdAt), index('audit_events_link').on(t.linkId)],
 );
 
-/** Remembers the first answer to a POST carrying an Idempotency-Key. */
-export const idempotencyKeys = pgTable(
-  'idempotency_keys',
-  {
-    orgId: uuid('org_id').notNull(),
-    key: text('key').notNull(),
-    requestHash: text('request_hash').notNull(),
-    linkId: uuid('link_id').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [uniqueIndex('idempotency_keys_org_key').on(t.orgId, t.key)],
-);
-
 /** Reminders and other lifecycle notices, one per (link, kind, token): retried activities reuse it. */
 export const notifications = pgTable(
   'notifications',
