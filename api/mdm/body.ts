@@ -1,26 +1,26 @@
-import express, { type Request, type RequestHandler } from 'express';
+import type { Request } from 'express';
+import { DepError } from './errors';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Device enrollment clients send `Content-Type: application/json;charset=UTF8`, a charset name the
- * stock JSON parser refuses; the body is read raw (any type, up to 1 MB) and parsed here.
+ * The JSON body of a DEP request. MDM clients send `Content-Type: application/json;charset=UTF8`
+ * (nanodep's godep does), a charset spelling body-parser's JSON parser refuses, so the MDM app
+ * takes raw bytes (api/mdm/app.ts) and reads them here: strict UTF-8 (invalid bytes are refused,
+ * never turned into U+FFFD), then JSON. Anything else is Apple's `400 MALFORMED_REQUEST_BODY`.
  */
-export const rawDepBody: RequestHandler = express.raw({ type: () => true, limit: 1024 * 1024 });
-
-/** The parsed JSON object of a request, or undefined when the body is not a JSON object. */
-export function depJsonBody(req: Request): Record<string, unknown> | undefined {
+export function readJsonBody(req: Request): unknown {
   const raw: unknown = req.body;
-  if (!Buffer.isBuffer(raw) || raw.length === 0) return {};
+  if (!Buffer.isBuffer(raw) || raw.length === 0) throw new DepError(400, 'MALFORMED_REQUEST_BODY');
+  let text: string;
   try {
-    const value: unknown = JSON.parse(raw.toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    text = utf8.decode(raw);
   } catch {
-    return undefined;
+    throw new DepError(400, 'MALFORMED_REQUEST_BODY');
   }
-}
-
-/** A `devices` array of serial-number strings (possibly empty), or undefined when malformed. */
-export function serialList(value: unknown): string[] | undefined {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length <= 64)) return undefined;
-  return [...new Set(value as string[])];
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new DepError(400, 'MALFORMED_REQUEST_BODY');
+  }
 }

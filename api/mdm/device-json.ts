@@ -1,8 +1,4 @@
 import type { DeviceRow } from '../../db/devices';
-import { protocolVersionOf } from '../dep-account';
-
-/** The DEP protocol version a request asks for (`X-Server-Protocol-Version`, 1 when absent). */
-export { protocolVersionOf };
 
 const iso = (d: Date | null) => (d ? d.toISOString() : undefined);
 

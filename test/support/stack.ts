@@ -10,7 +10,9 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../../api/app';
 import type { AccountEventPaging } from '../../api/account-event-commands';
-import type { DepOptions } from '../../api/dep';
+import type { AuthThrottle } from '../../api/auth';
+import { createMdmApp } from '../../api/mdm/app';
+import type { DepOptions } from '../../api/mdm/session';
 import { createLinkCommands, type LinkCommands } from '../../api/link-commands';
 import { createActivities } from '../../activities';
 import type { NotificationDeliveryConfig } from '../../activities/notifications';
@@ -23,6 +25,8 @@ import type { LifecycleDurations } from '../../workflows/link-types';
 
 export interface TestStack {
   apiUrl: string;
+  /** The MDM-facing service's origin (its own listener, Apple's paths at the root). */
+  depUrl: string;
   database: Database;
   client: Client;
   commands: LinkCommands;
@@ -54,8 +58,10 @@ export interface TestStackOptions {
   /** The API's logger (a test captures its output); silent by default. */
   logger?: Logger;
   accountEventPaging?: AccountEventPaging;
-  /** MDM-facing /dep settings (session TTL, timestamp window, PUBLIC_BASE_URL). */
+  /** MDM-facing settings (session TTL, timestamp window) for both mounts; publicBaseUrl is PUBLIC_BASE_URL of the /dep alias. */
   dep?: Partial<DepOptions>;
+  /** PUBLIC_DEP_BASE_URL: the DEP origin as clients behind a proxy see it. */
+  publicDepBaseUrl?: string;
   /** Wraps the API's link commands (e.g. to make a signal fail once). */
   wrapCommands?: (real: LinkCommands) => LinkCommands;
   /** Webhook retries (tests: short intervals, private addresses allowed) and SMTP of the worker. */
@@ -64,8 +70,13 @@ export interface TestStackOptions {
   metricsCacheMs?: number;
   /** Device activities: page size, pages per run, migration reminder offsets. */
   deviceActivity?: Partial<import('../../api/device-activity-commands').DeviceActivityOptions>;
-  /** MDM-facing fetch/sync cursor age limit. */
+  /** MDM-facing fetch/sync cursor age limit and clock. */
   mdmDevices?: Partial<import('../../api/mdm/devices').MdmDevicesOptions>;
+  /**
+   * Refused-authentication limits. Every test calls from 127.0.0.1 and several make dozens of
+   * deliberate 401s, so the default here is high; test/rate-limiting.test.ts sets small ones.
+   */
+  authThrottle?: AuthThrottle;
 }
 
 export type Activities = ReturnType<typeof createActivities>;
@@ -112,22 +123,36 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     ...(options.deviceActivity ? { deviceActivity: options.deviceActivity } : {}),
   });
   const logger = options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const apiCommands = options.wrapCommands ? options.wrapCommands(commands) : commands;
   const app = createApp({
     database,
     client,
-    commands: options.wrapCommands ? options.wrapCommands(commands) : commands,
+    commands: apiCommands,
     secretBox,
     logger,
     ...(options.dep ? { dep: options.dep } : {}),
+    authThrottle: options.authThrottle ?? { failuresPerAddress: 100_000, failuresPerKey: 100_000, windowSeconds: 60 },
     ...(options.metricsCacheMs !== undefined ? { metrics: { cacheMs: options.metricsCacheMs } } : {}),
     ...(options.mdmDevices ? { mdmDevices: options.mdmDevices } : {}),
   });
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const mdmApp = createMdmApp({
+    db: database.db,
+    commands: apiCommands,
+    secretBox,
+    logger,
+    options: { ...options.dep, publicBaseUrl: options.publicDepBaseUrl },
+    ...(options.mdmDevices ? { devices: options.mdmDevices } : {}),
+  });
+  const depServer = http.createServer(mdmApp);
+  await new Promise<void>((resolve) => depServer.listen(0, '127.0.0.1', () => resolve()));
+  const depUrl = `http://127.0.0.1:${(depServer.address() as AddressInfo).port}`;
 
   return {
     apiUrl,
+    depUrl,
     database,
     client,
     commands,
@@ -156,6 +181,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await new Promise<void>((resolve) => depServer.close(() => resolve()));
+      depServer.closeAllConnections();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await workerRun;
       // A worker that was never run (inProcessWorker: false) keeps its reference; the process ends anyway.
