@@ -16,6 +16,10 @@ const port = z.coerce.number().int().min(0).max(65535);
 const schema = z.object({
   PORT: port.default(3000),
   HOST: z.string().default('127.0.0.1'),
+  /** The MDM-facing service's own listener (Apple's paths at its root); 0 picks a free port. */
+  DEP_PORT: port.default(3001),
+  /** Its interface; unset → HOST. */
+  DEP_HOST: z.string().optional(),
   DATA_DIR: z.string().default('./data'),
   DATABASE_URL: z
     .string()
@@ -43,7 +47,19 @@ const schema = z.object({
   /** How long an Idempotency-Key stays bound to its request (README "Idempotency-Key"). */
   IDEMPOTENCY_KEY_TTL: isoDuration('IDEMPOTENCY_KEY_TTL').default('PT24H'),
   OAUTH_TIMESTAMP_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
-  /** The URL MDM clients use to reach this service (e.g. https://mdm.example.com/apple), when a proxy rewrites it. */
+  /**
+   * The DEP origin as MDM clients reach it (their "base URL", e.g. https://dep.example.com) when a
+   * proxy rewrites it: GET /session signatures are checked against it.
+   */
+  PUBLIC_DEP_BASE_URL: z
+    .string()
+    .trim()
+    .refine((v) => /^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/i.test(v), {
+      message: 'PUBLIC_DEP_BASE_URL must be an absolute http(s) URL without query, such as https://dep.example.com',
+    })
+    .transform((v) => v.replace(/\/+$/, ''))
+    .optional(),
+  /** The admin port's public URL, only for the /dep alias (signatures of PUBLIC_BASE_URL/dep/session). */
   PUBLIC_BASE_URL: z
     .string()
     .trim()

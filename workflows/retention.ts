@@ -1,5 +1,5 @@
 import { log, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
-import type { RetentionActivities } from '../activities/retention';
+import type { RetentionActivities } from '../activities/retention-activity-types';
 import { describeRetention, RETENTION_STEPS, type RetentionPolicy, type RetentionReport, type RetentionStep } from '../domain/retention';
 
 const { pruneRetentionBatch } = proxyActivities<RetentionActivities>({
