@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { NotificationDeliveryConfig } from '../activities/notifications';
 import { addDuration, isValidIsoDuration } from '../domain/durations';
+import { DEFAULT_RETENTION_POLICY, type RetentionPolicy } from '../domain/retention';
 import { checkTemporalTls, temporalTlsFields } from './temporal-tls';
 
 const isoDuration = (name: string) =>
@@ -88,6 +89,11 @@ const schema = z.object({
   ADMIN_AUTH_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
   ADMIN_AUTH_FAILURES_PER_KEY: z.coerce.number().int().min(1).default(10),
   AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** Retention (README "Security"): how often the dms-retention schedule runs and what it keeps. */
+  RETENTION_INTERVAL: isoDuration('RETENTION_INTERVAL').default('PT1H'),
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).default(400),
+  NOTIFICATION_RETENTION_DAYS: z.coerce.number().int().min(1).default(90),
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   WEBHOOK_RETRY_INITIAL_INTERVAL: isoDuration('WEBHOOK_RETRY_INITIAL_INTERVAL').default('PT30S'),
   WEBHOOK_RETRY_MAX_INTERVAL: isoDuration('WEBHOOK_RETRY_MAX_INTERVAL').default('PT1H'),
@@ -156,5 +162,19 @@ export function notificationDelivery(config: Config): NotificationDeliveryConfig
     webhookTimeoutMs: durationMs(config.WEBHOOK_TIMEOUT),
     allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
     smtp: config.SMTP_URL ? { url: config.SMTP_URL, from: config.SMTP_FROM } : undefined,
+  };
+}
+
+/** The retention workflow's input and schedule interval. */
+export function retentionSetup(config: Config): { every: number; policy: RetentionPolicy } {
+  return {
+    every: durationMs(config.RETENTION_INTERVAL),
+    policy: {
+      ...DEFAULT_RETENTION_POLICY,
+      oauthTimestampWindowSeconds: config.OAUTH_TIMESTAMP_WINDOW_SECONDS,
+      auditRetentionDays: config.AUDIT_RETENTION_DAYS,
+      notificationRetentionDays: config.NOTIFICATION_RETENTION_DAYS,
+      batchSize: config.RETENTION_BATCH_SIZE,
+    },
   };
 }

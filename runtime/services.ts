@@ -8,7 +8,8 @@ import { createLinkCommands } from '../api/link-commands';
 import { openDatabase, type Database } from '../db/client';
 import { SecretBox } from '../domain/secret-box';
 import { createWorker } from '../worker/create-worker';
-import { idempotencyKeyTtlMs, lifecycleDurations, notificationDelivery, type Config } from './config';
+import { idempotencyKeyTtlMs, lifecycleDurations, notificationDelivery, retentionSetup, type Config } from './config';
+import { ensureRetentionSchedule } from './retention-schedule';
 import type { Logger } from './logger';
 import { loadSecretsKey } from './secrets-key';
 import { temporalConnectionOptions } from './temporal-tls';
@@ -55,6 +56,7 @@ export async function startServices(config: Config, temporalAddress: string, log
       deps: { db: database.db, secretBox, maxCertificatesPerOrganization: config.MAX_CERTIFICATES_PER_ORGANIZATION, notifications: notificationDelivery(config) },
       options: { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS },
     });
+    await startRetentionSchedule(config, temporalAddress, logger);
     const w = worker;
     workerRun = w.run().catch((err: unknown) => {
       logger.fatal({ err }, 'worker stopped with an error');
@@ -95,6 +97,20 @@ export async function startServices(config: Config, temporalAddress: string, log
       await database.close();
     },
   };
+}
+
+/** The worker makes sure the dms-retention schedule exists (README "Security"); a failure is logged, not fatal. */
+async function startRetentionSchedule(config: Config, temporalAddress: string, logger: Logger): Promise<void> {
+  const connection = await Connection.connect(temporalConnectionOptions(config, temporalAddress));
+  try {
+    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const outcome = await ensureRetentionSchedule(client, { taskQueue: config.TASK_QUEUE, ...retentionSetup(config) });
+    logger.info({ schedule: 'dms-retention', outcome }, 'retention schedule ready');
+  } catch (err) {
+    logger.warn({ err: { message: (err as Error).message } }, 'retention schedule not created; retention does not run');
+  } finally {
+    await connection.close();
+  }
 }
 
 /** Listens on host:port and registers the close (first in `stops`); returns the URL. */
