@@ -21,6 +21,9 @@ import { sendProblem } from './problem';
 import { meRouter } from './me';
 import { CONSOLE_DIR, setConsoleHeaders } from './console-dir';
 import { requestDeadline } from './request-deadline';
+import { accountsOptions, mountAccountRoutes, mountPublicAccountRoutes } from './accounts-routes';
+import type { AccountsOptions } from './accounts-options';
+import type { LifecycleDurations } from '../workflows/link-types';
 
 export interface AppDeps {
   database: Database;
@@ -35,6 +38,10 @@ export interface AppDeps {
   dep?: Partial<DepOptions>;
   /** /metrics: how long one database snapshot serves scrapes (default 5 s; tests use 0). */
   metrics?: { cacheMs?: number };
+  /** People's accounts: sessions, lockout, links, SMTP, single sign-on (defaults in accounts-routes.ts). */
+  accounts?: Partial<AccountsOptions>;
+  /** The lifecycle settings, for the token timeline's reminders due (default: a year, 30/14/7/1 days). */
+  durations?: LifecycleDurations;
 }
 
 /** The Express app: health, the admin API under /v1 and the MDM-facing /dep endpoints. */
@@ -65,9 +72,14 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter(database, deps.client));
   // Unauthenticated like /healthz, for Prometheus: aggregate counts only, no organization, link or secret.
   app.get('/metrics', metrics.handler);
+  const accounts = accountsOptions(deps.accounts);
+  const now = deps.now ?? (() => new Date());
+  app.use('/v1/auth', requestDeadline(deps.requestDeadlineMs ?? 20_000));
+  mountPublicAccountRoutes(app, deps, accounts);
   const v1 = express.Router();
   v1.use(requestDeadline(deps.requestDeadlineMs ?? 20_000));
-  v1.use(authenticate(database.db));
+  v1.use(authenticate(database.db, { timeouts: accounts.timeouts, now }));
+  mountAccountRoutes(v1, deps, accounts);
   v1.use('/mdmServers', mdmServersRouter({ db: database.db, commands: deps.commands, secretBox: deps.secretBox, ...(deps.now ? { now: deps.now } : {}) }));
   v1.use('/users', usersRouter({ db: database.db, commands: deps.commands, logger }));
   v1.use('/roles', rolesRouter({ db: database.db }));

@@ -10,6 +10,7 @@ import { createWorker } from '../worker/create-worker';
 import { lifecycleDurations, notificationDelivery, type Config } from './config';
 import type { Logger } from './logger';
 import { loadSecretsKey } from './secrets-key';
+import { accountsSettings } from './accounts-config';
 
 export interface Services {
   database: Database;
@@ -67,6 +68,8 @@ export async function startServices(config: Config, temporalAddress: string, log
       secretBox,
       logger,
       dep: { sessionTtl: config.DEP_SESSION_TTL, timestampWindowSeconds: config.OAUTH_TIMESTAMP_WINDOW_SECONDS, publicBaseUrl: config.PUBLIC_BASE_URL },
+      accounts: accountsSettings(config),
+      durations: lifecycleDurations(config),
     });
     const server = http.createServer(app);
     await new Promise<void>((resolve, reject) => {

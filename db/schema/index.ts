@@ -4,3 +4,4 @@ export * from './dep';
 export * from './account-events';
 export * from './notifications';
 export * from './rate-limits';
+export * from './accounts';

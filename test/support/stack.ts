@@ -10,6 +10,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../../api/app';
 import type { AccountEventPaging } from '../../api/account-event-commands';
+import type { AccountsOptions } from '../../api/accounts-options';
 import type { DepOptions } from '../../api/dep';
 import { createLinkCommands, type LinkCommands } from '../../api/link-commands';
 import { createActivities } from '../../activities';
@@ -62,6 +63,8 @@ export interface TestStackOptions {
   notifications?: Partial<NotificationDeliveryConfig>;
   /** /metrics snapshot cache (tests: 0, so each scrape reads the database). */
   metricsCacheMs?: number;
+  /** People's accounts: session timeouts, lockout, mailer, single sign-on. */
+  accounts?: Partial<AccountsOptions>;
 }
 
 export type Activities = ReturnType<typeof createActivities>;
@@ -115,6 +118,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     logger,
     ...(options.dep ? { dep: options.dep } : {}),
     ...(options.metricsCacheMs !== undefined ? { metrics: { cacheMs: options.metricsCacheMs } } : {}),
+    ...(options.accounts ? { accounts: options.accounts } : {}),
+    durations,
   });
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
