@@ -12,6 +12,8 @@ export interface CreateLinkRecordInput extends Operation {
   serverType: ServerType;
   allowReleaseDevices: boolean;
   actorUserId: string;
+  /** Stored in the same transaction as the link: both or neither (a refused certificate leaves no link). */
+  certificate?: { certificateId: string; derBase64: string; operationId: string };
 }
 
 export interface IngestCertificateInput extends Operation {

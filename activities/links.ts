@@ -82,10 +82,74 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
     });
   }
 
+  type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+  /**
+   * Stores a certificate as the link's current one, behind the organization's lock (so concurrent
+   * uploads cannot pass the limit together). Behind the lock, a retry whose first attempt committed
+   * (perhaps unseen) finds its certificate and writes nothing.
+   */
+  async function storeCertificate(
+    tx: Tx,
+    input: { operationId: string; linkId: string; orgId: string; certificateId: string; actorUserId: string; nextState: string; replacementReason: string | null },
+    parsed: ReturnType<typeof parsePublicKeyCertificate>,
+  ): Promise<void> {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${input.orgId}))`);
+    const [already] = await tx.select({ id: certificates.id }).from(certificates).where(eq(certificates.id, input.certificateId));
+    if (already) return;
+    const [held] = await tx
+      .select({ n: count() })
+      .from(certificates)
+      .innerJoin(links, eq(links.id, certificates.linkId))
+      .where(and(eq(certificates.orgId, input.orgId), isNull(links.deletedAt)));
+    if ((held?.n ?? 0) >= deps.maxCertificatesPerOrganization) {
+      throw new DomainError(
+        'CERTIFICATE_LIMIT_REACHED',
+        `This organization already holds ${deps.maxCertificatesPerOrganization} public key certificates, the most allowed; delete device management services you no longer use.`,
+      );
+    }
+    const at = now();
+    await tx
+      .update(certificates)
+      .set({ supersededAt: at })
+      .where(and(eq(certificates.linkId, input.linkId), isNull(certificates.supersededAt)));
+    await tx.insert(certificates).values({
+      id: input.certificateId,
+      linkId: input.linkId,
+      orgId: input.orgId,
+      der: parsed.der,
+      fingerprintSha256: parsed.fingerprintSha256,
+      subject: parsed.subject,
+      issuer: parsed.issuer,
+      serialNumber: parsed.serialNumberHex,
+      notBefore: parsed.notBefore,
+      notAfter: parsed.notAfter,
+      keyBits: parsed.keyBits,
+      uploadedBy: input.actorUserId,
+      uploadedAt: at,
+    });
+    await tx
+      .update(links)
+      .set({ certificateId: input.certificateId, linkState: input.nextState, replacementReason: input.replacementReason, updatedAt: at })
+      .where(eq(links.id, input.linkId));
+    await recordAudit(tx, {
+      id: input.operationId,
+      orgId: input.orgId,
+      actorUserId: input.actorUserId,
+      actor: 'user',
+      action: 'mdmServer.publicKeyCertificate.upload',
+      linkId: input.linkId,
+      outcome: 'SUCCESS',
+      detail: { fingerprintSha256: parsed.fingerprintSha256, subject: parsed.subject, linkState: input.nextState },
+    });
+  }
+
   return {
     createLinkRecord: (input) =>
       guard(async () => {
         const name = normalizeServerName(input.serverName);
+        // Checked before anything is written: a refused certificate leaves no link behind.
+        const parsed = input.certificate ? parsePublicKeyCertificate(Buffer.from(input.certificate.derBase64, 'base64'), now()) : undefined;
         try {
           return await db.transaction(async (tx) => {
             // A retry whose first attempt committed (perhaps unseen) finds its link: nothing is written twice.
@@ -104,7 +168,9 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
               .onConflictDoNothing({ target: links.id })
               .returning({ id: links.id });
             if (inserted.length === 0) {
-              const [row] = await tx.select({ serverName: links.serverName }).from(links).where(eq(links.id, input.linkId));
+              const [row] = await tx.select({ serverName: links.serverName, deletedAt: links.deletedAt }).from(links).where(eq(links.id, input.linkId));
+              // A replayed create never brings a deleted link back.
+              if (row?.deletedAt) throw new DomainError('LINK_DELETED', `The device management service ${input.linkId} was deleted; it cannot be created again.`);
               return { serverName: row?.serverName ?? name.display };
             }
             await recordAudit(tx, {
@@ -117,6 +183,14 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
               outcome: 'SUCCESS',
               detail: { serverName: name.display, serverType: input.serverType, allowReleaseDevices: input.allowReleaseDevices },
             });
+            if (input.certificate && parsed) {
+              // Audited under its own operation id (the certificate's), like an upload.
+              await storeCertificate(
+                tx,
+                { ...input, operationId: input.certificate.operationId, certificateId: input.certificate.certificateId, nextState: 'READY_FOR_TOKEN', replacementReason: null },
+                parsed,
+              );
+            }
             return { serverName: name.display };
           });
         } catch (err) {
@@ -135,58 +209,7 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
       guard(async () => {
         const der = Buffer.from(input.derBase64, 'base64');
         const parsed = parsePublicKeyCertificate(der, now());
-        await db.transaction(async (tx) => {
-          // One organization's uploads take turns, so concurrent uploads cannot pass the limit together;
-          // behind the lock, a retry sees its own earlier attempt if that one committed.
-          await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${input.orgId}))`);
-          const [already] = await tx.select({ id: certificates.id }).from(certificates).where(eq(certificates.id, input.certificateId));
-          if (already) return;
-          const [held] = await tx
-            .select({ n: count() })
-            .from(certificates)
-            .innerJoin(links, eq(links.id, certificates.linkId))
-            .where(and(eq(certificates.orgId, input.orgId), isNull(links.deletedAt)));
-          if ((held?.n ?? 0) >= deps.maxCertificatesPerOrganization) {
-            throw new DomainError(
-              'CERTIFICATE_LIMIT_REACHED',
-              `This organization already holds ${deps.maxCertificatesPerOrganization} public key certificates, the most allowed; delete device management services you no longer use.`,
-            );
-          }
-          const at = now();
-          await tx
-            .update(certificates)
-            .set({ supersededAt: at })
-            .where(and(eq(certificates.linkId, input.linkId), isNull(certificates.supersededAt)));
-          await tx.insert(certificates).values({
-            id: input.certificateId,
-            linkId: input.linkId,
-            orgId: input.orgId,
-            der: parsed.der,
-            fingerprintSha256: parsed.fingerprintSha256,
-            subject: parsed.subject,
-            issuer: parsed.issuer,
-            serialNumber: parsed.serialNumberHex,
-            notBefore: parsed.notBefore,
-            notAfter: parsed.notAfter,
-            keyBits: parsed.keyBits,
-            uploadedBy: input.actorUserId,
-            uploadedAt: at,
-          });
-          await tx
-            .update(links)
-            .set({ certificateId: input.certificateId, linkState: input.nextState, replacementReason: input.replacementReason, updatedAt: at })
-            .where(eq(links.id, input.linkId));
-          await recordAudit(tx, {
-            id: input.operationId,
-            orgId: input.orgId,
-            actorUserId: input.actorUserId,
-            actor: 'user',
-            action: 'mdmServer.publicKeyCertificate.upload',
-            linkId: input.linkId,
-            outcome: 'SUCCESS',
-            detail: { fingerprintSha256: parsed.fingerprintSha256, subject: parsed.subject, linkState: input.nextState },
-          });
-        });
+        await db.transaction((tx) => storeCertificate(tx, input, parsed));
       }),
 
     issueServiceToken: (input) =>
@@ -227,7 +250,7 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
             .where(and(eq(serviceTokens.linkId, input.linkId), eq(serviceTokens.status, 'ACTIVE'), ne(serviceTokens.id, input.tokenId)));
           await tx
             .update(links)
-            .set({ tokenId: input.tokenId, linkState: 'AWAITING_INSTALLATION', replacementReason: null, updatedAt: issuedAt })
+            .set({ tokenId: input.tokenId, tokenExpiresAt: expiresAt, linkState: 'AWAITING_INSTALLATION', replacementReason: null, updatedAt: issuedAt })
             .where(eq(links.id, input.linkId));
           await recordAudit(tx, {
             id: input.operationId,

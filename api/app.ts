@@ -38,6 +38,8 @@ export interface AppDeps {
   dep?: Partial<DepOptions>;
   /** /metrics: how long one database snapshot serves scrapes (default 5 s; tests use 0). */
   metrics?: { cacheMs?: number };
+  /** IDEMPOTENCY_KEY_TTL in milliseconds (default 24 h). */
+  idempotencyKeyTtlMs?: number;
   /** People's accounts: sessions, lockout, links, SMTP, single sign-on (defaults in accounts-routes.ts). */
   accounts?: Partial<AccountsOptions>;
   /** The lifecycle settings, for the token timeline's reminders due (default: a year, 30/14/7/1 days). */
@@ -80,7 +82,16 @@ export function createApp(deps: AppDeps): Express {
   v1.use(requestDeadline(deps.requestDeadlineMs ?? 20_000));
   v1.use(authenticate(database.db, { timeouts: accounts.timeouts, now }));
   mountAccountRoutes(v1, deps, accounts);
-  v1.use('/mdmServers', mdmServersRouter({ db: database.db, commands: deps.commands, secretBox: deps.secretBox, ...(deps.now ? { now: deps.now } : {}) }));
+  v1.use(
+    '/mdmServers',
+    mdmServersRouter({
+      db: database.db,
+      commands: deps.commands,
+      secretBox: deps.secretBox,
+      ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.idempotencyKeyTtlMs !== undefined ? { idempotencyKeyTtlMs: deps.idempotencyKeyTtlMs } : {}),
+    }),
+  );
   v1.use('/users', usersRouter({ db: database.db, commands: deps.commands, logger }));
   v1.use('/roles', rolesRouter({ db: database.db }));
   v1.use('/auditEvents', auditEventsRouter({ db: database.db }));

@@ -1,4 +1,6 @@
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { DomainError } from '../domain/errors';
 import { DEFAULT_ACCOUNT_EVENT_PAGING, startAccountEventWorkflow, type AccountEventPaging, type AccountEventStart } from './account-event-commands';
 import {
   createLinkUpdate,
@@ -58,6 +60,9 @@ export function createLinkCommands(options: LinkCommandsOptions): LinkCommands {
         args: [{ linkId, orgId, durations }],
         // The same link id (same Idempotency-Key) reaches the running workflow instead of a second one.
         workflowIdConflictPolicy: 'USE_EXISTING',
+        // A refused create's run failed, so its link id may try again; a deleted link's run completed
+        // and is never started again (a replayed create must not resurrect it).
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
         typedSearchAttributes: [
           { key: OrganizationIdAttribute, value: orgId },
           { key: ServerNameAttribute, value: request.serverName },
@@ -66,9 +71,16 @@ export function createLinkCommands(options: LinkCommandsOptions): LinkCommands {
         staticSummary: `Device management service link ${linkId}`,
         staticDetails: `Lifecycle of one linked ${request.serverType === 'BUILT_IN' ? 'built-in' : 'external'} device management service: certificate, service tokens, installation, reminders, expiry, replacement.`,
       });
-      await bounded(() =>
-        client.workflow.executeUpdateWithStart(createLinkUpdate, { args: [request], updateId: 'create', startWorkflowOperation }),
-      );
+      try {
+        await bounded(() =>
+          client.workflow.executeUpdateWithStart(createLinkUpdate, { args: [request], updateId: 'create', startWorkflowOperation }),
+        );
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) {
+          throw new DomainError('LINK_DELETED', `The device management service ${linkId} was deleted; it cannot be created again. Send a new Idempotency-Key to create another.`);
+        }
+        throw err;
+      }
     },
     async uploadCertificate(linkId, request) {
       await bounded(() => handle(linkId).executeUpdate(uploadCertificateUpdate, { args: [request], updateId: `certificate-${request.certificateId}` }));

@@ -1,48 +1,40 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import express, { Router, type Request } from 'express';
 import multer from 'multer';
 import { and, eq, isNull, ne } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/client';
 import { findLinkView, listLinkViews, NO_TOKEN_CURSOR_KEY, type LinkView } from '../db/link-views';
-import { certificates, idempotencyKeys, links, serviceTokens } from '../db/schema';
+import { certificateOutcome, linkOutcome, serviceTokenOutcome } from '../db/link-outcomes';
+import { certificates, links, serviceTokens } from '../db/schema';
 import { parsePublicKeyCertificate } from '../domain/certificate';
 import type { SecretBox } from '../domain/secret-box';
 import { normalizeServerName } from '../domain/server-name';
-import { buildServiceTokenP7m, serviceTokenFileName } from '../domain/service-token';
 import { principalOf, requirePermission } from './auth';
 import { readAttributes } from './body';
+import { bindIdempotencyKey, bindToExisting, DEFAULT_IDEMPOTENCY_KEY_TTL_MS, requestFingerprint, supersededReplay, withBinding, type IdempotencyDeps } from './idempotency';
 import type { LinkCommands } from './link-commands';
 import { problem } from './problem';
 import { mdmServerResource, serviceTokenAttributes } from './serialize';
+import { rehearseTokenDownload, tokenDownload } from './token-download';
 
 export interface MdmServersDeps {
   db: Db;
   commands: LinkCommands;
   secretBox: SecretBox;
   now?: () => Date;
+  /** IDEMPOTENCY_KEY_TTL in milliseconds (default 24 h). */
+  idempotencyKeyTtlMs?: number;
 }
 
 export const MAX_CERTIFICATE_BYTES = 1024 * 1024;
 const CERTIFICATE_TYPES = ['application/x-pem-file', 'application/pkix-cert', 'application/x-x509-ca-cert', 'application/octet-stream', 'text/plain'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A link id derived from the Idempotency-Key: the repeat reaches the same workflow id. */
-function idFromKey(orgId: string, scope: string, key: string): string {
-  const h = createHash('sha256').update(`${orgId}\n${scope}\n${key}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
-function idempotencyKeyOf(req: Request): string | undefined {
-  const key = req.get('idempotency-key');
-  if (key === undefined) return undefined;
-  if (key.length < 1 || key.length > 255) throw problem('BAD_REQUEST', 'Idempotency-Key must be 1 to 255 characters.');
-  return key;
-}
-
 export function mdmServersRouter(deps: MdmServersDeps): Router {
   const { db, commands, secretBox } = deps;
   const now = deps.now ?? (() => new Date());
+  const idempotency: IdempotencyDeps = { db, ttlMs: deps.idempotencyKeyTtlMs ?? DEFAULT_IDEMPOTENCY_KEY_TTL_MS, now };
   const router = Router();
   const json = express.json({ limit: MAX_CERTIFICATE_BYTES, type: ['application/json', 'application/vnd.api+json'] });
   const raw = express.raw({ limit: MAX_CERTIFICATE_BYTES, type: CERTIFICATE_TYPES });
@@ -117,39 +109,38 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
       ? parsePublicKeyCertificate(Buffer.from(attrs.publicKeyCertificate, 'utf8'), now())
       : undefined;
 
-    const key = idempotencyKeyOf(req);
-    const requestHash = createHash('sha256').update(JSON.stringify(attrs)).digest('hex');
-    const linkId = key ? idFromKey(principal.orgId, 'mdmServers.create', key) : randomUUID();
-    if (key) {
-      const [seen] = await db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.orgId, principal.orgId), eq(idempotencyKeys.key, key)));
-      if (seen && seen.requestHash !== requestHash) {
-        throw problem('CONFLICT', 'This Idempotency-Key was already used with a different request.');
+    // The request's meaning (attributes after defaults), so a retry with other JSON whitespace is the same request.
+    const binding = await bindIdempotencyKey(idempotency, req, 'POST /v1/mdmServers', '', requestFingerprint('POST /v1/mdmServers', JSON.stringify(attrs)));
+    const linkId = binding.resultId;
+    if (binding.repeat) {
+      const outcome = await linkOutcome(db, principal.orgId, linkId);
+      if (outcome.kind === 'superseded') {
+        throw problem('LINK_DELETED', `The device management service created with this Idempotency-Key (id ${linkId}) was deleted; send a new Idempotency-Key to create another.`);
       }
-      const existing = seen ? await findLinkView(db, principal.orgId, seen.linkId) : undefined;
+      const existing = outcome.kind === 'current' ? await findLinkView(db, principal.orgId, linkId) : undefined;
       if (existing) {
         res.status(201).location(`/v1/mdmServers/${existing.id}`).json({ data: mdmServerResource(existing) });
         return;
       }
     }
-    await assertNameFree(principal.orgId, name.key, name.display, linkId);
-    if (attrs.serverType === 'BUILT_IN') {
-      const [builtIn] = await db
-        .select({ id: links.id })
-        .from(links)
-        .where(and(eq(links.orgId, principal.orgId), eq(links.serverType, 'BUILT_IN'), isNull(links.deletedAt), ne(links.id, linkId)));
-      if (builtIn) throw problem('BUILT_IN_ALREADY_EXISTS', 'This organization already has its built-in device management service; there can be only one.');
-    }
-
-    await commands.create(principal.orgId, linkId, {
-      serverName: name.display,
-      serverType: attrs.serverType,
-      allowReleaseDevices: attrs.allowReleaseDevices,
-      actorUserId: principal.userId,
-      ...(certificate ? { certificate: { certificateId: randomUUID(), derBase64: certificate.der.toString('base64') } } : {}),
+    await withBinding(idempotency, binding, async () => {
+      await assertNameFree(principal.orgId, name.key, name.display, linkId);
+      if (attrs.serverType === 'BUILT_IN') {
+        const [builtIn] = await db
+          .select({ id: links.id })
+          .from(links)
+          .where(and(eq(links.orgId, principal.orgId), eq(links.serverType, 'BUILT_IN'), isNull(links.deletedAt), ne(links.id, linkId)));
+        if (builtIn) throw problem('BUILT_IN_ALREADY_EXISTS', 'This organization already has its built-in device management service; there can be only one.');
+      }
+      // With a certificate, the link and its certificate are recorded together or not at all.
+      await commands.create(principal.orgId, linkId, {
+        serverName: name.display,
+        serverType: attrs.serverType,
+        allowReleaseDevices: attrs.allowReleaseDevices,
+        actorUserId: principal.userId,
+        ...(certificate ? { certificate: { certificateId: randomUUID(), derBase64: certificate.der.toString('base64') } } : {}),
+      });
     });
-    if (key) {
-      await db.insert(idempotencyKeys).values({ orgId: principal.orgId, key, requestHash, linkId }).onConflictDoNothing();
-    }
     const view = await findLinkView(db, principal.orgId, linkId);
     if (!view) throw problem('NOT_FOUND', 'The device management service was deleted while it was being created.');
     res.status(201).location(`/v1/mdmServers/${view.id}`).json({ data: mdmServerResource(view) });
@@ -206,15 +197,21 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
       throw problem('BUILT_IN_HAS_NO_TOKEN', 'A built-in device management service takes no public key certificate.');
     }
     const parsed = parsePublicKeyCertificate(bytes, now());
-    // Uploading the certificate the link already holds changes nothing. With an Idempotency-Key, a
-    // retried upload (after a 503, say) gets the same certificate id, so the workflow runs it once.
-    if (view.certificate?.fingerprintSha256 !== parsed.fingerprintSha256) {
-      const key = idempotencyKeyOf(req);
-      await commands.uploadCertificate(view.id, {
-        certificateId: key ? idFromKey(principal.orgId, `certificate:${view.id}`, key) : randomUUID(),
-        derBase64: parsed.der.toString('base64'),
-        actorUserId: principal.userId,
-      });
+    // The certificate itself is the request (PEM, DER or multipart alike): one key never stands for two certificates.
+    const endpoint = 'PUT /v1/mdmServers/{id}/publicKeyCertificate';
+    const binding = await bindIdempotencyKey(idempotency, req, endpoint, view.id, requestFingerprint(endpoint, view.id, parsed.fingerprintSha256));
+    const outcome = binding.repeat ? await certificateOutcome(db, principal.orgId, view.id, binding.resultId) : { kind: 'unknown' as const };
+    if (outcome.kind === 'superseded') throw supersededReplay('public key certificate upload', outcome);
+    if (outcome.kind === 'unknown') {
+      if (view.certificate?.fingerprintSha256 === parsed.fingerprintSha256) {
+        // Uploading the certificate the link already holds changes nothing; the key stands for that certificate.
+        await bindToExisting(idempotency, binding, view.certificate.id);
+      } else {
+        // A retried upload (after a 503, say) carries the same certificate id, so the workflow ingests it once.
+        await withBinding(idempotency, binding, () =>
+          commands.uploadCertificate(view.id, { certificateId: binding.resultId, derBase64: parsed.der.toString('base64'), actorUserId: principal.userId }),
+        );
+      }
     }
     const updated = await findLinkView(db, principal.orgId, view.id);
     if (!updated) throw problem('NOT_FOUND', 'The device management service was deleted.');
@@ -230,30 +227,32 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
     if (!view.certificate) {
       throw problem('CERTIFICATE_REQUIRED', 'Upload the public key certificate of the device management service before downloading a service token.');
     }
-    const key = idempotencyKeyOf(req);
-    const tokenId = key ? idFromKey(principal.orgId, `serviceToken:${view.id}`, key) : randomUUID();
-    await commands.issueToken(view.id, { tokenId, actorUserId: principal.userId });
+    // The download is rehearsed first: if its headers or body could not be sent, nothing is issued.
+    const [held] = await db.select({ der: certificates.der }).from(certificates).where(eq(certificates.id, view.certificate.id));
+    if (!held) throw problem('CERTIFICATE_REQUIRED', 'Upload the public key certificate of the device management service before downloading a service token.');
+    rehearseTokenDownload(view.serverName, held.der, now());
+    const endpoint = 'POST /v1/mdmServers/{id}/serviceToken';
+    const binding = await bindIdempotencyKey(idempotency, req, endpoint, view.id, requestFingerprint(endpoint, view.id));
+    const tokenId = binding.resultId;
+    const outcome = binding.repeat ? await serviceTokenOutcome(db, principal.orgId, view.id, tokenId) : { kind: 'unknown' as const };
+    if (outcome.kind === 'superseded') throw supersededReplay('service token', outcome);
+    if (outcome.kind === 'unknown') {
+      await withBinding(idempotency, binding, () => commands.issueToken(view.id, { tokenId, actorUserId: principal.userId }));
+    }
     const [token] = await db
       .select({ token: serviceTokens, der: certificates.der })
       .from(serviceTokens)
       .innerJoin(certificates, eq(certificates.id, serviceTokens.certificateId))
       .where(and(eq(serviceTokens.id, tokenId), eq(serviceTokens.orgId, principal.orgId)));
     if (!token) throw problem('NOT_FOUND', 'The service token was not found.');
-    const p7m = buildServiceTokenP7m(token.der, {
+    const download = tokenDownload(view.serverName, token.token.issuedAt, tokenId, token.der, {
       consumerKey: token.token.consumerKey,
       consumerSecret: secretBox.open(token.token.consumerSecretEnc),
       accessToken: token.token.accessToken,
       accessSecret: secretBox.open(token.token.accessSecretEnc),
       accessTokenExpiry: token.token.expiresAt,
     });
-    const fileName = serviceTokenFileName(view.serverName, token.token.issuedAt);
-    res
-      .status(200)
-      .type('application/pkcs7-mime')
-      .setHeader('Content-Disposition', `attachment; filename="${fileName.replace(/["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(fileName)}`)
-      .setHeader('Cache-Control', 'no-store')
-      .setHeader('X-Service-Token-Id', tokenId)
-      .send(p7m);
+    res.status(200).set(download.headers).send(download.body);
   });
 
   router.get('/:id/serviceToken', requirePermission('dms.view'), async (req, res) => {

@@ -9,7 +9,9 @@ import { organizationName } from '../db/organizations';
 import { createInvitedPerson } from '../db/people';
 import { revokeUserSessions } from '../db/sessions';
 import { findUser, resolveRole, type UserView } from '../db/users';
+import { permissionsOfRole } from '../db/identity';
 import { isEmailAddress } from '../domain/email';
+import { assertMayActOnUser, assertMayGrant } from '../domain/privileges';
 import type { Logger } from '../runtime/logger';
 import { accountEventResource, recordAndStartAccountEvent } from './account-event-flow';
 import { accountLinkUrl, type AccountsOptions } from './accounts-options';
@@ -41,10 +43,12 @@ export function peopleRouter(deps: PeopleDeps): Router {
   const json = express.json({ limit: '16kb', type: ['application/json', 'application/vnd.api+json'] });
   const manage = requirePermission('users.manage');
 
-  async function userOf(req: Request): Promise<UserView> {
+  /** The user the request acts on, once the caller holds every permission that user holds (domain/privileges.ts). */
+  async function userOf(req: Request, action: string): Promise<UserView> {
     const id = typeof req.params.id === 'string' ? req.params.id : '';
     const user = await findUser(db, principalOf(req).orgId, id);
     if (!user) throw problem('NOT_FOUND', `No user with id "${id.slice(0, 64)}" exists in your organization.`);
+    assertMayActOnUser(principalOf(req), user, action);
     return user;
   }
 
@@ -68,6 +72,7 @@ export function peopleRouter(deps: PeopleDeps): Router {
       role: z.string({ error: 'role is required' }).max(100),
     });
     const role = await resolveRole(db, principal.orgId, attrs.role);
+    assertMayGrant(principal.permissions, await permissionsOfRole(db, principal.orgId, role), `the role "${attrs.role.slice(0, 100)}"`);
     const made = await createInvitedPerson(db, { orgId: principal.orgId, ...attrs, role, actorUserId: principal.userId, now: now(), ttlMs: options.invitationTtlMs });
     const sent = await deliver(req, res, attrs, 'INVITATION', made.link);
     res
@@ -99,7 +104,7 @@ export function peopleRouter(deps: PeopleDeps): Router {
   });
 
   router.get('/users/:id/passwordChangePreview', manage, async (req, res) => {
-    const user = await userOf(req);
+    const user = await userOf(req, 'preview a password change of');
     res.json(await passwordChangePreview(db, principalOf(req).orgId, user.id));
   });
 
@@ -111,7 +116,7 @@ export function peopleRouter(deps: PeopleDeps): Router {
    */
   router.post('/users/:id/passwordResets', manage, async (req, res) => {
     const principal = principalOf(req);
-    const user = await userOf(req);
+    const user = await userOf(req, 'reset the password of');
     if (user.departedAt) throw problem('USER_DEPARTED', `${user.name} left the organization.`);
     const credential = await credentialOf(db, user.id);
     if (!credential) throw problem('NOT_A_PERSON', `${user.name} is an API account: it signs in with API keys, not a password.`);
@@ -146,7 +151,7 @@ export function peopleRouter(deps: PeopleDeps): Router {
 
   router.post('/users/:id/unlock', manage, async (req, res) => {
     const principal = principalOf(req);
-    const user = await userOf(req);
+    const user = await userOf(req, 'unlock');
     await clearFailedAttempts(db, user.id);
     await recordAudit(db, { id: randomUUID(), orgId: principal.orgId, actorUserId: principal.userId, actor: 'user', action: 'user.unlock', linkId: null, outcome: 'SUCCESS', detail: { userId: user.id } });
     res.status(204).end();

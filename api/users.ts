@@ -13,7 +13,9 @@ import {
   type ApiKeyRow,
   type UserView,
 } from '../db/users';
+import { permissionsOfRole } from '../db/identity';
 import { isEmailAddress } from '../domain/email';
+import { assertMayActOnUser, assertMayGrant, assertNotOwnRole } from '../domain/privileges';
 import { isUuid } from '../domain/ids';
 import type { Logger } from '../runtime/logger';
 import type { AccountEventKind } from '../workflows/account-event-types';
@@ -81,9 +83,29 @@ export function usersRouter(deps: UsersDeps): Router {
     return user;
   }
 
+  /** The user the request acts on, once the caller holds every permission that user holds. */
+  async function userToActOn(req: Request, action: string): Promise<UserView> {
+    const user = await userOf(req);
+    assertMayActOnUser(principalOf(req), user, action);
+    return user;
+  }
+
+  /**
+   * The stored form of a role the caller may give `user` (or a new user): not a change of their own
+   * role, and only permissions the caller holds.
+   */
+  async function grantableRole(req: Request, role: string, user?: UserView): Promise<string> {
+    const principal = principalOf(req);
+    const resolved = await resolveRole(db, principal.orgId, role);
+    if (user && resolved === user.role) return resolved;
+    if (user) assertNotOwnRole(principal.userId, user.id);
+    assertMayGrant(principal.permissions, await permissionsOfRole(db, principal.orgId, resolved), `the role "${role.slice(0, 100)}"`);
+    return resolved;
+  }
+
   async function accountEvent(req: Request, res: Response, kind: AccountEventKind): Promise<void> {
     const principal = principalOf(req);
-    const user = await userOf(req);
+    const user = await userToActOn(req, kind === 'USER_DEPARTED' ? 'record the departure of' : 'record a password change of');
     const recorded = await recordAndStartAccountEvent(deps, { orgId: principal.orgId, userId: user.id, userName: user.name, kind, actorUserId: principal.userId });
     res.status(201).json({ data: accountEventResource(recorded), meta: accountEventMeta(recorded) });
   }
@@ -110,7 +132,7 @@ export function usersRouter(deps: UsersDeps): Router {
       email: z.string({ error: 'email is required' }).trim().refine(isEmailAddress, 'email must be an email address'),
       role: z.string({ error: 'role is required' }).max(100),
     });
-    const role = await resolveRole(db, principal.orgId, attrs.role);
+    const role = await grantableRole(req, attrs.role);
     const created = await createUser(db, { orgId: principal.orgId, name: attrs.name, email: attrs.email, role, actorUserId: principal.userId });
     res
       .status(201)
@@ -129,12 +151,12 @@ export function usersRouter(deps: UsersDeps): Router {
 
   router.patch('/:id', manage, json, async (req, res) => {
     const principal = principalOf(req);
-    const user = await userOf(req);
+    const user = await userToActOn(req, 'change');
     const attrs = readAttributes(req, 'users', {
       name: displayName('name', 200).optional(),
       role: z.string().max(100).optional(),
     });
-    const role = attrs.role === undefined ? undefined : await resolveRole(db, principal.orgId, attrs.role);
+    const role = attrs.role === undefined ? undefined : await grantableRole(req, attrs.role, user);
     const updated = await updateUser(db, { orgId: principal.orgId, userId: user.id, name: attrs.name, role, actorUserId: principal.userId });
     res.json({ data: userResource(updated) });
   });
@@ -150,7 +172,7 @@ export function usersRouter(deps: UsersDeps): Router {
 
   router.post('/:id/apiKeys', manage, async (req, res) => {
     const principal = principalOf(req);
-    const user = await userOf(req);
+    const user = await userToActOn(req, 'mint an API key for');
     const { apiKey, row } = await createApiKey(db, { orgId: principal.orgId, user, actorUserId: principal.userId });
     res
       .status(201)
@@ -161,7 +183,7 @@ export function usersRouter(deps: UsersDeps): Router {
 
   router.delete('/:id/apiKeys/:keyId', manage, async (req, res) => {
     const principal = principalOf(req);
-    const user = await userOf(req);
+    const user = await userToActOn(req, 'revoke an API key of');
     const keyId = typeof req.params.keyId === 'string' ? req.params.keyId : '';
     const key = await revokeApiKey(db, { orgId: principal.orgId, userId: user.id, keyId, actorUserId: principal.userId });
     if (!key) throw problem('NOT_FOUND', `${user.name} has no API key with id "${keyId.slice(0, 64)}".`);

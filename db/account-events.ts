@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gt, inArray, isNull, lte, ne, sql } from 'drizzle-orm';
 import { DomainError } from '../domain/errors';
+import { assertAdministratorRemains } from '../domain/privileges';
 import type { AccountEventKind } from '../workflows/account-event-types';
 import { recordAudit } from './audit';
 import type { Db } from './client';
@@ -47,6 +48,9 @@ export async function recordAccountEvent(db: Db, input: RecordAccountEventInput)
     // Locks the user: two departures (or a departure and a role change) take turns.
     const user = await lockUser(tx, input.orgId, input.userId);
     if (user.departedAt) throw new DomainError('USER_DEPARTED', `${user.name} left the organization on ${user.departedAt.toISOString()}.`);
+    if (input.kind === 'USER_DEPARTED' && user.role === ADMINISTRATOR) {
+      assertAdministratorRemains(await otherAdministrators(tx, input.orgId, input.userId), user.name, 'removed');
+    }
     if (input.kind === 'USER_DEPARTED') await assertAnotherUserManager(tx, input.orgId, input.userId);
     await input.alsoInTransaction?.(tx);
 
@@ -123,6 +127,22 @@ async function revokeTokensOfEvent(tx: Executor, event: AccountEventRow): Promis
  * transaction that removes the permission: the lock makes two such changes in one organization take
  * turns, so two administrators removing each other cannot both pass.
  */
+export const ADMINISTRATOR = 'Administrator';
+
+/**
+ * Active Administrators of the organization other than `userId`. Takes the organization's
+ * administrators lock for the transaction, so two Administrators demoting each other at once take
+ * turns and the second sees the first's change.
+ */
+export async function otherAdministrators(db: Executor, orgId: string, userId: string): Promise<number> {
+  await db.execute(sql`select pg_advisory_xact_lock(hashtext(${`administrators:${orgId}`}))`);
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(users)
+    .where(and(eq(users.orgId, orgId), eq(users.role, ADMINISTRATOR), isNull(users.departedAt), ne(users.id, userId)));
+  return row?.n ?? 0;
+}
+
 export async function assertAnotherUserManager(db: Executor, orgId: string, userId: string): Promise<void> {
   await db.execute(sql`select pg_advisory_xact_lock(hashtext(${`user-managers:${orgId}`}))`);
   const [row] = await db

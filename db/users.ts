@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, gt, isNull, sql } from 'drizzle-orm';
 import { apiKeyPrefix, generateApiKey, hashApiKey } from '../domain/api-key';
 import { DomainError } from '../domain/errors';
+import { assertAdministratorRemains, assertRoleUnused } from '../domain/privileges';
 import { isUuid } from '../domain/ids';
 import { BUILT_IN_ROLES, isBuiltInRole, isPermission, PERMISSIONS, type Permission } from '../domain/permissions';
-import { assertAnotherUserManager, lockUser } from './account-events';
+import { ADMINISTRATOR, assertAnotherUserManager, lockUser, otherAdministrators } from './account-events';
 import { recordAudit } from './audit';
 import type { Db } from './client';
 import { uniqueViolation } from './errors';
@@ -132,12 +133,12 @@ export async function updateUser(
     if (roleChanges && input.role !== undefined) {
       const before = await roleGrants(tx, input.orgId, user.role);
       const after = await roleGrants(tx, input.orgId, input.role);
+      if (user.role === ADMINISTRATOR) assertAdministratorRemains(await otherAdministrators(tx, input.orgId, user.id), user.name, 'demoted');
       if (before.has('users.manage') && !after.has('users.manage')) await assertAnotherUserManager(tx, input.orgId, user.id);
     }
-    await tx
-      .update(users)
-      .set({ ...(input.name !== undefined ? { name: input.name } : {}), ...(roleChanges ? { role: input.role } : {}) })
-      .where(eq(users.id, user.id));
+    const changes = { ...(input.name !== undefined ? { name: input.name } : {}), ...(roleChanges ? { role: input.role } : {}) };
+    // An empty change (the role it already has) is a no-op, not an empty UPDATE.
+    if (Object.keys(changes).length) await tx.update(users).set(changes).where(eq(users.id, user.id));
     await recordAudit(tx, {
       id: randomUUID(),
       orgId: input.orgId,
@@ -175,14 +176,10 @@ export async function createRole(
   db: Db,
   input: { orgId: string; name: string; permissions: string[]; actorUserId: string },
 ): Promise<RoleRow> {
-  const unknown = input.permissions.filter((p) => !isPermission(p));
-  if (unknown.length) {
-    throw new DomainError('UNKNOWN_PERMISSION', `Unknown permission(s) ${unknown.map((p) => `"${p}"`).join(', ')}; known: ${PERMISSIONS.join(', ')}.`);
-  }
+  const permissions = assertKnownPermissions(input.permissions);
   if (Object.keys(BUILT_IN_ROLES).some((n) => n.toLowerCase() === input.name.toLowerCase())) {
     throw new DomainError('ROLE_NAME_TAKEN', `"${input.name}" is a built-in role.`);
   }
-  const permissions = PERMISSIONS.filter((p) => input.permissions.includes(p));
   const id = randomUUID();
   try {
     return await db.transaction(async (tx) => {
@@ -204,6 +201,82 @@ export async function createRole(
     if (uniqueViolation(err) === 'roles_org_name') throw new DomainError('ROLE_NAME_TAKEN', `A role named "${input.name}" already exists in this organization.`);
     throw err;
   }
+}
+
+/** One custom role of the organization, or undefined. */
+export async function findCustomRole(db: Pick<Db, 'select'>, orgId: string, roleId: string): Promise<RoleRow | undefined> {
+  if (!isUuid(roleId)) return undefined;
+  const [row] = await db.select().from(roles).where(and(eq(roles.id, roleId.toLowerCase()), eq(roles.orgId, orgId)));
+  return row;
+}
+
+function assertKnownPermissions(permissions: string[]): Permission[] {
+  const unknown = permissions.filter((p) => !isPermission(p));
+  if (unknown.length) {
+    throw new DomainError('UNKNOWN_PERMISSION', `Unknown permission(s) ${unknown.map((p) => `"${p}"`).join(', ')}; known: ${PERMISSIONS.join(', ')}.`);
+  }
+  return PERMISSIONS.filter((p) => permissions.includes(p));
+}
+
+/** Renames a custom role or replaces its permissions; the caller's privilege checks come first (api/roles.ts). */
+export async function updateRole(
+  db: Db,
+  input: { orgId: string; roleId: string; name?: string | undefined; permissions?: string[] | undefined; actorUserId: string },
+): Promise<RoleRow> {
+  const permissions = input.permissions === undefined ? undefined : assertKnownPermissions(input.permissions);
+  if (input.name !== undefined && Object.keys(BUILT_IN_ROLES).some((n) => n.toLowerCase() === input.name?.toLowerCase())) {
+    throw new DomainError('ROLE_NAME_TAKEN', `"${input.name}" is a built-in role.`);
+  }
+  try {
+    return await db.transaction(async (tx) => {
+      const [before] = await tx.select().from(roles).where(and(eq(roles.id, input.roleId), eq(roles.orgId, input.orgId))).for('update');
+      if (!before) throw new DomainError('NOT_FOUND', `No role with id "${input.roleId}" exists in your organization.`);
+      const [row] = await tx
+        .update(roles)
+        .set({ ...(input.name !== undefined ? { name: input.name } : {}), ...(permissions ? { permissions } : {}) })
+        .where(eq(roles.id, before.id))
+        .returning();
+      if (!row) throw new Error('role update returned no row');
+      await recordAudit(tx, {
+        id: randomUUID(),
+        orgId: input.orgId,
+        actorUserId: input.actorUserId,
+        actor: 'user',
+        action: 'role.update',
+        linkId: null,
+        outcome: 'SUCCESS',
+        detail: { roleId: row.id, name: row.name, permissions: row.permissions, previousName: before.name, previousPermissions: before.permissions },
+      });
+      return row;
+    });
+  } catch (err) {
+    if (uniqueViolation(err) === 'roles_org_name') throw new DomainError('ROLE_NAME_TAKEN', `A role named "${input.name ?? ''}" already exists in this organization.`);
+    throw err;
+  }
+}
+
+/** Deletes a custom role no active user holds. */
+export async function deleteRole(db: Db, input: { orgId: string; roleId: string; actorUserId: string }): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [role] = await tx.select().from(roles).where(and(eq(roles.id, input.roleId), eq(roles.orgId, input.orgId))).for('update');
+    if (!role) throw new DomainError('NOT_FOUND', `No role with id "${input.roleId}" exists in your organization.`);
+    const [holders] = await tx
+      .select({ n: sql<number>`count(*)::int` })
+      .from(users)
+      .where(and(eq(users.orgId, input.orgId), eq(users.role, role.id), isNull(users.departedAt)));
+    assertRoleUnused(role.name, holders?.n ?? 0);
+    await tx.delete(roles).where(eq(roles.id, role.id));
+    await recordAudit(tx, {
+      id: randomUUID(),
+      orgId: input.orgId,
+      actorUserId: input.actorUserId,
+      actor: 'user',
+      action: 'role.delete',
+      linkId: null,
+      outcome: 'SUCCESS',
+      detail: { roleId: role.id, name: role.name, permissions: role.permissions },
+    });
+  });
 }
 
 // ---- API keys ----

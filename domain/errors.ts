@@ -10,6 +10,7 @@ export const Errors = {
   NAME_CONTROL_CHARACTER: { status: 422, title: 'Server name contains a control character' },
   NAME_RESERVED: { status: 422, title: 'Server name is reserved' },
   NAME_TAKEN: { status: 409, title: 'Server name is already in use' },
+  NAME_INVALID_UNICODE: { status: 422, title: 'Server name is not valid Unicode text' },
   // certificates
   CERTIFICATE_UNREADABLE: { status: 422, title: 'Not an X.509 certificate' },
   CERTIFICATE_MULTIPLE: { status: 422, title: 'More than one certificate in the file' },
@@ -25,6 +26,10 @@ export const Errors = {
   WRONG_STATE: { status: 409, title: 'Not allowed in the current state' },
   BUILT_IN_ALREADY_EXISTS: { status: 409, title: 'A built-in device management service already exists' },
   BUILT_IN_HAS_NO_TOKEN: { status: 409, title: 'A built-in service takes no certificate or token' },
+  LINK_DELETED: { status: 410, title: 'The device management service was deleted' },
+  SUPERSEDED: { status: 409, title: 'Superseded by a later certificate or token' },
+  // Idempotency-Key (README "Idempotency-Key")
+  IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency-Key already used for another request' },
   // users, roles and API keys
   EMAIL_TAKEN: { status: 409, title: 'A user with this email already exists' },
   USER_DEPARTED: { status: 409, title: 'The user has left the organization' },
@@ -32,6 +37,13 @@ export const Errors = {
   ROLE_NAME_TAKEN: { status: 409, title: 'A role with this name already exists' },
   UNKNOWN_ROLE: { status: 422, title: 'Unknown role' },
   UNKNOWN_PERMISSION: { status: 422, title: 'Unknown permission' },
+  // least privilege (domain/privileges.ts)
+  PERMISSION_NOT_HELD: { status: 403, title: 'You cannot grant a permission you do not hold' },
+  OWN_ROLE_CHANGE: { status: 403, title: 'You cannot change your own role' },
+  USER_MORE_PRIVILEGED: { status: 403, title: 'The user holds permissions you do not' },
+  LAST_ADMINISTRATOR: { status: 409, title: 'The last Administrator must remain' },
+  ROLE_BUILT_IN: { status: 409, title: 'Built-in roles cannot be changed' },
+  ROLE_IN_USE: { status: 409, title: 'The role is still assigned to users' },
   // people: passwords, two-factor, sessions, one-time links (issue 17)
   SIGN_IN_FAILED: { status: 401, title: 'Sign-in failed' },
   CODE_REQUIRED: { status: 401, title: 'Two-factor code required' },

@@ -13,11 +13,16 @@ export interface ServerName {
 
 // C0, DEL, C1 controls, and the Unicode line/paragraph separators.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+// A lone UTF-16 surrogate (e.g. "\ud800" in JSON) is no character at all and has no UTF-8 form.
+const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /** Validates a device management service name by the rules of DESIGN.md "Names". */
 export function normalizeServerName(raw: unknown): ServerName {
   if (typeof raw !== 'string') {
     throw new DomainError('NAME_EMPTY', 'serverName is required and must be a string.');
+  }
+  if (LONE_SURROGATE.test(raw)) {
+    throw new DomainError('NAME_INVALID_UNICODE', 'serverName contains an unpaired UTF-16 surrogate, which is not a character.');
   }
   const display = raw.normalize('NFKC').trim();
   if (display.length === 0) {

@@ -161,7 +161,8 @@ export function buildServiceTokenP7m(certificateDer: Buffer, secrets: ServiceTok
  * `Acme MDM_Token_2026-11-28T09-30-00Z_smime.p7m`; characters unsafe in file names become `_`.
  */
 export function serviceTokenFileName(serverName: string, issuedAt: Date): string {
-  const safeName = serverName.replace(/[/\\:*?"<>|\u0000-\u001f\u007f-\u009f]/g, '_');
+  // Lone UTF-16 surrogates cannot be written as UTF-8 (RFC 6266 filename*), so they become `_` too.
+  const safeName = serverName.replace(/[/\\:*?"<>|\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '_');
   return `${safeName}_Token_${formatTokenTime(issuedAt).replace(/:/g, '-')}_smime.p7m`;
 }
 

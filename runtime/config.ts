@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { NotificationDeliveryConfig } from '../activities/notifications';
 import { addDuration, isValidIsoDuration } from '../domain/durations';
+import { checkTemporalTls, temporalTlsFields } from './temporal-tls';
 
 const isoDuration = (name: string) =>
   z.string().trim().refine(isValidIsoDuration, { message: `${name} must be a positive ISO 8601 duration such as P1Y or PT30S` });
@@ -25,6 +26,9 @@ const schema = z.object({
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_CLI_PATH: z.string().optional(),
+  ...temporalTlsFields,
+  /** A prebundled workflow bundle (`npm run build`); see runtime/workflow-bundle.ts. */
+  WORKFLOW_BUNDLE_PATH: z.string().trim().min(1).optional(),
   TOKEN_VALIDITY: isoDuration('TOKEN_VALIDITY').default('P1Y'),
   REMINDER_OFFSETS: z
     .string()
@@ -35,6 +39,8 @@ const schema = z.object({
     }),
   INSTALL_REMINDER_AFTER: isoDuration('INSTALL_REMINDER_AFTER').default('P7D'),
   DEP_SESSION_TTL: isoDuration('DEP_SESSION_TTL').default('PT30M'),
+  /** How long an Idempotency-Key stays bound to its request (README "Idempotency-Key"). */
+  IDEMPOTENCY_KEY_TTL: isoDuration('IDEMPOTENCY_KEY_TTL').default('PT24H'),
   OAUTH_TIMESTAMP_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   /** The URL MDM clients use to reach this service (e.g. https://mdm.example.com/apple), when a proxy rewrites it. */
   PUBLIC_BASE_URL: z
@@ -79,7 +85,7 @@ const schema = z.object({
   OIDC_CLIENT_ID: z.string().min(1).optional(),
   OIDC_CLIENT_SECRET: z.string().min(1).optional(),
   OIDC_DISPLAY_NAME: z.string().min(1).max(60).default('single sign-on'),
-});
+}).superRefine(checkTemporalTls);
 
 export type Config = Omit<z.infer<typeof schema>, 'DATA_DIR'> & { DATA_DIR: string };
 
@@ -118,6 +124,11 @@ export function lifecycleDurations(config: Config): LifecycleDurations {
     reminderOffsets: config.REMINDER_OFFSETS,
     installReminderAfter: config.INSTALL_REMINDER_AFTER,
   };
+}
+
+/** IDEMPOTENCY_KEY_TTL in milliseconds. */
+export function idempotencyKeyTtlMs(config: Config): number {
+  return durationMs(config.IDEMPOTENCY_KEY_TTL);
 }
 
 /** How the worker delivers notifications: webhook retries and timeout, SMTP. */

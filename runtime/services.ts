@@ -7,10 +7,12 @@ import { createLinkCommands } from '../api/link-commands';
 import { openDatabase, type Database } from '../db/client';
 import { SecretBox } from '../domain/secret-box';
 import { createWorker } from '../worker/create-worker';
-import { lifecycleDurations, notificationDelivery, type Config } from './config';
+import { idempotencyKeyTtlMs, lifecycleDurations, notificationDelivery, type Config } from './config';
 import type { Logger } from './logger';
 import { loadSecretsKey } from './secrets-key';
 import { accountsSettings } from './accounts-config';
+import { temporalConnectionOptions } from './temporal-tls';
+import { workflowCodeSource } from './workflow-bundle';
 
 export interface Services {
   database: Database;
@@ -22,6 +24,8 @@ export interface Services {
 export interface ServiceRoles {
   api: boolean;
   worker: boolean;
+  /** production (`npm run worker`) runs the prebundled workflow code when present; development the sources. */
+  mode?: 'production' | 'development';
 }
 
 /**
@@ -37,11 +41,14 @@ export async function startServices(config: Config, temporalAddress: string, log
   let workerRun: Promise<void> | undefined;
 
   if (roles.worker) {
-    const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+    const nativeConnection = await NativeConnection.connect(temporalConnectionOptions(config, temporalAddress));
+    const code = workflowCodeSource(config.WORKFLOW_BUNDLE_PATH, roles.mode ?? 'development');
+    logger.info({ workflowCode: code }, code.kind === 'bundle' ? 'worker runs the prebundled workflow code' : 'worker bundles the workflow sources');
     worker = await createWorker({
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TASK_QUEUE,
+      ...(code.kind === 'bundle' ? { workflowBundlePath: code.path } : {}),
       deps: { db: database.db, secretBox, maxCertificatesPerOrganization: config.MAX_CERTIFICATES_PER_ORGANIZATION, notifications: notificationDelivery(config) },
       options: { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS },
     });
@@ -58,7 +65,7 @@ export async function startServices(config: Config, temporalAddress: string, log
   }
 
   if (roles.api) {
-    const connection = await Connection.connect({ address: temporalAddress });
+    const connection = await Connection.connect(temporalConnectionOptions(config, temporalAddress));
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const commands = createLinkCommands({ client, taskQueue: config.TASK_QUEUE, durations: lifecycleDurations(config), updateTimeoutMs: 15_000 });
     const app = createApp({
@@ -67,6 +74,7 @@ export async function startServices(config: Config, temporalAddress: string, log
       commands,
       secretBox,
       logger,
+      idempotencyKeyTtlMs: idempotencyKeyTtlMs(config),
       dep: { sessionTtl: config.DEP_SESSION_TTL, timestampWindowSeconds: config.OAUTH_TIMESTAMP_WINDOW_SECONDS, publicBaseUrl: config.PUBLIC_BASE_URL },
       accounts: accountsSettings(config),
       durations: lifecycleDurations(config),

@@ -183,17 +183,17 @@ describe('account events: password change and departure', () => {
     expect((await s.admin('PATCH', `/v1/users/${s.a.id}`, { json: { data: { attributes: { name: 'Back' } } } })).status).toBe(409);
   });
 
-  it('the last user who can manage users cannot leave or lose the permission', async () => {
+  it('the last Administrator cannot leave or be demoted; nobody demotes themselves', async () => {
     const org = await stack.newOrganization();
     const admin = apiClient(stack.apiUrl, org.apiKey);
     const leave = await admin('POST', `/v1/users/${org.userId}/departure`);
     expect(leave.status).toBe(409);
-    expect(leave.json.errors[0].code).toBe('LAST_USER_MANAGER');
+    expect(leave.json.errors[0].code).toBe('LAST_ADMINISTRATOR');
     const demote = await admin('PATCH', `/v1/users/${org.userId}`, { json: { data: { attributes: { role: 'Viewer' } } } });
-    expect(demote.json.errors[0].code).toBe('LAST_USER_MANAGER');
+    expect(demote.json.errors[0].code).toBe('OWN_ROLE_CHANGE');
     const second = await createUser(admin, 'administrator');
-    expect((await admin('PATCH', `/v1/users/${org.userId}`, { json: { data: { attributes: { role: 'Viewer' } } } })).status).toBe(200);
-    expect((await apiClient(stack.apiUrl, second.apiKey)('POST', `/v1/users/${second.id}/departure`)).json.errors[0].code).toBe('LAST_USER_MANAGER');
+    expect((await apiClient(stack.apiUrl, second.apiKey)('PATCH', `/v1/users/${org.userId}`, { json: { data: { attributes: { role: 'Viewer' } } } })).status).toBe(200);
+    expect((await apiClient(stack.apiUrl, second.apiKey)('POST', `/v1/users/${second.id}/departure`)).json.errors[0].code).toBe('LAST_ADMINISTRATOR');
   });
 
   it('Temporal unreachable: tokens stop working anyway, the answer says so, and the repeat finishes the fan-out', async () => {

@@ -55,6 +55,13 @@ export interface LinkLifecycle {
   token: TokenGeneration | null;
   /** Token generations already carried by earlier runs (continue-as-new count). */
   generation: number;
+  /**
+   * Ids this link has moved past: a replayed request naming one (an old Idempotency-Key after
+   * continue-as-new, where Temporal no longer deduplicates its update id) is refused, never re-armed.
+   * Lifecycles carried by older runs lack them; the workflow starts them empty (the last 100 are kept).
+   */
+  supersededTokenIds: string[];
+  supersededCertificateIds: string[];
 }
 
 export interface CreateLinkRequest {

@@ -70,7 +70,15 @@ function initialLifecycle(): LinkLifecycle {
     certificateId: null,
     token: null,
     generation: 0,
+    supersededTokenIds: [],
+    supersededCertificateIds: [],
   };
+}
+
+/** Bounded: over a lifecycle of years a link supersedes a handful of ids; the newest 100 are plenty. */
+function remember(ids: string[], id: string): void {
+  if (!ids.includes(id)) ids.push(id);
+  if (ids.length > 100) ids.splice(0, ids.length - 100);
 }
 
 /** A broken rule from an activity (or a validator) becomes the update's failure, with its code as type. */
@@ -81,6 +89,8 @@ function domainFailure(err: unknown): unknown {
   if (err instanceof DomainError) return reject(err.code, err.detail);
   return err;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function reject(code: ErrorCode, detail: string): ApplicationFailure {
   return ApplicationFailure.create({ message: detail, type: code, nonRetryable: true });
@@ -93,7 +103,8 @@ function reject(code: ErrorCode, detail: string): ApplicationFailure {
  */
 export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecycle> {
   const { linkId, orgId, durations } = input;
-  const life: LinkLifecycle = input.carried ?? initialLifecycle();
+  // Older runs carried a lifecycle without the newer fields; they start with their defaults.
+  const life: LinkLifecycle = { ...initialLifecycle(), ...input.carried };
   let deleted = false;
   let newGeneration = false;
   /** Bumped on every change, so the timer wait wakes up and replans. */
@@ -125,12 +136,44 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
 
   setHandler(lifecycleQuery, () => life);
 
+  // ---- synchronous validators: the checks that need no I/O refuse an update before it enters history ----
+  function validateLive(): void {
+    if (deleted || life.rejected) throw reject('LINK_NOT_FOUND', 'The device management service does not exist.');
+  }
+  function validateExternal(): void {
+    if (life.created && life.serverType === 'BUILT_IN') {
+      throw reject('BUILT_IN_HAS_NO_TOKEN', 'A built-in device management service takes no public key certificate or service token.');
+    }
+  }
+  function validateName(serverName: unknown): void {
+    try {
+      normalizeServerName(serverName);
+    } catch (err) {
+      throw domainFailure(err);
+    }
+  }
+  function validateId(id: unknown, what: string): void {
+    if (typeof id !== 'string' || !UUID.test(id)) throw reject('VALIDATION_FAILED', `The ${what} id must be a UUID.`);
+  }
+  function tokenSuperseded(tokenId: string): boolean {
+    return life.supersededTokenIds.includes(tokenId) || (life.token?.tokenId === tokenId && life.token.ended);
+  }
+  function supersededToken(): ApplicationFailure {
+    return reject('SUPERSEDED', 'This service token was superseded, revoked or has expired; it is never issued again. Request a new token.');
+  }
+  function supersededCertificate(): ApplicationFailure {
+    return reject('SUPERSEDED', 'This public key certificate was replaced by a newer upload; it is never made current again. Upload the certificate anew.');
+  }
+
   setHandler(
     createLinkUpdate,
     (request) =>
       serialized(async () => {
         if (life.created) return { linkId }; // a repeated create (same Idempotency-Key) answers the same
         if (life.rejected) throw reject('NAME_TAKEN', 'The device management service could not be created.');
+        // The link and a certificate sent with it are recorded together or not at all, so a refused
+        // certificate leaves no link behind and the same request may simply be sent again.
+        const atomic = request.certificate !== undefined && patched('atomic-create');
         try {
           const { serverName } = await activities.createLinkRecord({
             ...op(),
@@ -138,6 +181,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
             serverType: request.serverType,
             allowReleaseDevices: request.allowReleaseDevices,
             actorUserId: request.actorUserId,
+            ...(atomic && request.certificate ? { certificate: { ...request.certificate, operationId: uuid4() } } : {}),
           });
           life.serverName = serverName;
         } catch (err) {
@@ -147,7 +191,10 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
         life.created = true;
         life.serverType = request.serverType;
         life.linkState = request.serverType === 'BUILT_IN' ? 'ACTIVE' : 'PENDING_CERTIFICATE';
-        if (request.certificate) {
+        if (atomic && request.certificate) {
+          life.certificateId = request.certificate.certificateId;
+          life.linkState = 'READY_FOR_TOKEN';
+        } else if (request.certificate) {
           // The link exists either way; a refused certificate leaves it waiting for one (API says which).
           try {
             await ingest(request.certificate.certificateId, request.certificate.derBase64, request.actorUserId);
@@ -161,11 +208,8 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
       }),
     {
       validator: (request) => {
-        try {
-          normalizeServerName(request.serverName);
-        } catch (err) {
-          throw domainFailure(err);
-        }
+        validateName(request.serverName);
+        if (request.certificate) validateId(request.certificate.certificateId, 'certificate');
       },
     },
   );
@@ -175,6 +219,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     const nextState: LinkState = tokenLive ? 'REPLACEMENT_REQUIRED' : life.token ? life.linkState : 'READY_FOR_TOKEN';
     const replacementReason = tokenLive ? 'NEW_PUBLIC_KEY' : life.replacementReason;
     await activities.ingestCertificate({ ...op(), certificateId, derBase64, actorUserId, nextState, replacementReason });
+    if (life.certificateId) remember(life.supersededCertificateIds, life.certificateId);
     life.certificateId = certificateId;
     const changedToReplacement = nextState === 'REPLACEMENT_REQUIRED' && life.linkState !== 'REPLACEMENT_REQUIRED';
     life.linkState = nextState;
@@ -219,6 +264,9 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
       serialized(async () => {
         requireLive();
         requireExternal();
+        if (life.supersededCertificateIds.includes(request.certificateId)) throw supersededCertificate();
+        // The certificate the link holds, sent again (a replay after continue-as-new): nothing changes.
+        if (request.certificateId === life.certificateId && patched('refuse-superseded-ids')) return { linkState: life.linkState };
         try {
           await ingest(request.certificateId, request.derBase64, request.actorUserId);
         } catch (err) {
@@ -228,38 +276,59 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
         return { linkState: life.linkState };
       }),
     {
-      validator: (_request: UploadCertificateRequest) => {
-        if (deleted) throw reject('LINK_NOT_FOUND', 'The device management service was deleted.');
+      validator: (request: UploadCertificateRequest) => {
+        validateLive();
+        validateExternal();
+        validateId(request.certificateId, 'certificate');
+        if (typeof request.derBase64 !== 'string' || request.derBase64.length === 0) throw reject('CERTIFICATE_UNREADABLE', 'The certificate is empty.');
+        if (life.supersededCertificateIds.includes(request.certificateId)) throw supersededCertificate();
       },
     },
   );
 
-  setHandler(issueTokenUpdate, (request) =>
-    serialized(async () => {
-      requireLive();
-      requireExternal();
-      if (!life.certificateId) {
-        throw reject('CERTIFICATE_REQUIRED', 'Upload the public key certificate of the device management service before downloading a service token.');
-      }
-      let issued: { issuedAtMs: number; expiresAtMs: number };
-      try {
-        issued = await activities.issueServiceToken({
-          ...op(),
-          tokenId: request.tokenId,
-          certificateId: life.certificateId,
-          actorUserId: request.actorUserId,
-          tokenValidity: durations.tokenValidity,
-        });
-      } catch (err) {
-        throw domainFailure(err);
-      }
-      life.token = newTokenGeneration(request.tokenId, issued.issuedAtMs, issued.expiresAtMs);
-      life.linkState = 'AWAITING_INSTALLATION';
-      life.replacementReason = null;
-      newGeneration = true;
-      publish();
-      return { tokenId: request.tokenId, ...issued };
-    }),
+  setHandler(
+    issueTokenUpdate,
+    (request) =>
+      serialized(async () => {
+        requireLive();
+        requireExternal();
+        if (tokenSuperseded(request.tokenId)) throw supersededToken();
+        // The current token asked for again (a replay after continue-as-new): it is answered, not re-armed.
+        const current = life.token;
+        if (current && current.tokenId === request.tokenId && patched('refuse-superseded-ids')) {
+          return { tokenId: current.tokenId, issuedAtMs: current.issuedAtMs, expiresAtMs: current.expiresAtMs };
+        }
+        if (!life.certificateId) {
+          throw reject('CERTIFICATE_REQUIRED', 'Upload the public key certificate of the device management service before downloading a service token.');
+        }
+        let issued: { issuedAtMs: number; expiresAtMs: number };
+        try {
+          issued = await activities.issueServiceToken({
+            ...op(),
+            tokenId: request.tokenId,
+            certificateId: life.certificateId,
+            actorUserId: request.actorUserId,
+            tokenValidity: durations.tokenValidity,
+          });
+        } catch (err) {
+          throw domainFailure(err);
+        }
+        if (life.token) remember(life.supersededTokenIds, life.token.tokenId);
+        life.token = newTokenGeneration(request.tokenId, issued.issuedAtMs, issued.expiresAtMs);
+        life.linkState = 'AWAITING_INSTALLATION';
+        life.replacementReason = null;
+        newGeneration = true;
+        publish();
+        return { tokenId: request.tokenId, ...issued };
+      }),
+    {
+      validator: (request) => {
+        validateLive();
+        validateExternal();
+        validateId(request.tokenId, 'service token');
+        if (tokenSuperseded(request.tokenId)) throw supersededToken();
+      },
+    },
   );
 
   function newTokenGeneration(tokenId: string, issuedAtMs: number, expiresAtMs: number): TokenGeneration {
@@ -268,29 +337,45 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     return { tokenId, issuedAtMs, expiresAtMs, installed: false, remindersDone, installReminderDone: false, ended: false };
   }
 
-  setHandler(updateLinkUpdate, (request) =>
-    serialized(async () => {
-      requireLive();
-      try {
-        const { serverName } = await activities.updateLinkRecord({ ...op(), ...request });
-        life.serverName = serverName;
-      } catch (err) {
-        throw domainFailure(err);
-      }
-      publish();
-      return { serverName: life.serverName };
-    }),
+  setHandler(
+    updateLinkUpdate,
+    (request) =>
+      serialized(async () => {
+        requireLive();
+        try {
+          const { serverName } = await activities.updateLinkRecord({ ...op(), ...request });
+          life.serverName = serverName;
+        } catch (err) {
+          throw domainFailure(err);
+        }
+        publish();
+        return { serverName: life.serverName };
+      }),
+    {
+      validator: (request) => {
+        validateLive();
+        if (request.serverName !== undefined) validateName(request.serverName);
+      },
+    },
   );
 
-  setHandler(deleteLinkUpdate, (request) =>
-    serialized(async () => {
-      requireLive();
-      await activities.deleteLinkRecord({ ...op(), actorUserId: request.actorUserId });
-      deleted = true;
-      life.linkState = 'DELETED';
-      if (life.token) life.token.ended = true;
-      publish();
-    }),
+  setHandler(
+    deleteLinkUpdate,
+    (request) =>
+      serialized(async () => {
+        requireLive();
+        await activities.deleteLinkRecord({ ...op(), actorUserId: request.actorUserId });
+        deleted = true;
+        life.linkState = 'DELETED';
+        if (life.token) life.token.ended = true;
+        publish();
+      }),
+    {
+      validator: (request) => {
+        validateLive();
+        if (typeof request.actorUserId !== 'string') throw reject('VALIDATION_FAILED', 'actorUserId is required.');
+      },
+    },
   );
 
   // Signal handlers return their work, so allHandlersFinished (before continue-as-new) waits for it:
@@ -327,6 +412,12 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     await condition(() => life.created || life.rejected);
     if (life.rejected) {
       await condition(allHandlersFinished);
+      // A refused create ends the run as failed, so the same link id (the same Idempotency-Key) may
+      // try again (reuse policy ALLOW_DUPLICATE_FAILED_ONLY), while a deleted link's completed run
+      // can never be started again.
+      if (patched('refused-create-fails-run')) {
+        throw ApplicationFailure.create({ message: 'The device management service was not created.', type: 'CREATE_REFUSED', nonRetryable: true });
+      }
       return life;
     }
   } else {

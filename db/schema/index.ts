@@ -4,4 +4,5 @@ export * from './dep';
 export * from './account-events';
 export * from './notifications';
 export * from './rate-limits';
+export * from './idempotency';
 export * from './accounts';
