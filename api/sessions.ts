@@ -66,7 +66,7 @@ export function sessionsRouter(deps: SessionsDeps): Router {
     const verdict = await hitRateLimit(db, { bucket: `sign-in:ip:${req.ip ?? 'unknown'}`, ...ADDRESS_LIMIT, now: now() });
     if (!verdict.allowed) {
       response.setHeader('Retry-After', String(verdict.retryAfterSeconds));
-      throw problem('TOO_MANY_ATTEMPTS', `Too many sign-in attempts from your address; try again in ${Math.ceil(verdict.retryAfterSeconds / 60)} minute(s).`);
+      throw problem('RATE_LIMITED', `Too many sign-in attempts from your address; try again in ${Math.ceil(verdict.retryAfterSeconds / 60)} minute(s).`);
     }
   }
 

@@ -47,7 +47,6 @@ export const Errors = {
   // people: passwords, two-factor, sessions, one-time links (issue 17)
   SIGN_IN_FAILED: { status: 401, title: 'Sign-in failed' },
   CODE_REQUIRED: { status: 401, title: 'Two-factor code required' },
-  TOO_MANY_ATTEMPTS: { status: 429, title: 'Too many attempts' },
   SESSION_ENDED: { status: 401, title: 'Session ended' },
   CSRF_TOKEN_INVALID: { status: 403, title: 'Missing or wrong CSRF token' },
   TWO_FACTOR_ENROLMENT_REQUIRED: { status: 403, title: 'Two-factor enrolment required' },
@@ -75,6 +74,7 @@ export const Errors = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   UNAUTHENTICATED: { status: 401, title: 'Missing or invalid API key' },
   FORBIDDEN: { status: 403, title: 'Missing permission' },
+  RATE_LIMITED: { status: 429, title: 'Too many refused attempts' },
   NOT_FOUND: { status: 404, title: 'Not found' },
   CONFLICT: { status: 409, title: 'Conflict' },
   VALIDATION_FAILED: { status: 422, title: 'Invalid value' },

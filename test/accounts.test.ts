@@ -185,7 +185,7 @@ describe('sessions', () => {
     let last = 0;
     for (let i = 0; i < 31; i++) last = (await signIn(browser, `guess${i}@example.test`, 'a guessed password')).status;
     const limited = await signIn(browser, 'guess@example.test', 'a guessed password');
-    expect([last, limited.status, limited.json.errors[0].code]).toEqual([429, 429, 'TOO_MANY_ATTEMPTS']);
+    expect([last, limited.status, limited.json.errors[0].code]).toEqual([429, 429, 'RATE_LIMITED']);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 });

@@ -11,6 +11,7 @@ import { inject } from 'vitest';
 import { createApp } from '../../api/app';
 import type { AccountEventPaging } from '../../api/account-event-commands';
 import type { AccountsOptions } from '../../api/accounts-options';
+import type { AuthThrottle } from '../../api/auth';
 import type { DepOptions } from '../../api/dep';
 import { createLinkCommands, type LinkCommands } from '../../api/link-commands';
 import { createActivities } from '../../activities';
@@ -65,6 +66,11 @@ export interface TestStackOptions {
   metricsCacheMs?: number;
   /** People's accounts: session timeouts, lockout, mailer, single sign-on. */
   accounts?: Partial<AccountsOptions>;
+  /**
+   * Refused-authentication limits. Every test calls from 127.0.0.1 and several make dozens of
+   * deliberate 401s, so the default here is high; test/rate-limiting.test.ts sets small ones.
+   */
+  authThrottle?: AuthThrottle;
 }
 
 export type Activities = ReturnType<typeof createActivities>;
@@ -117,6 +123,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     secretBox,
     logger,
     ...(options.dep ? { dep: options.dep } : {}),
+    authThrottle: options.authThrottle ?? { failuresPerAddress: 100_000, failuresPerKey: 100_000, windowSeconds: 60 },
     ...(options.metricsCacheMs !== undefined ? { metrics: { cacheMs: options.metricsCacheMs } } : {}),
     ...(options.accounts ? { accounts: options.accounts } : {}),
     durations,
