@@ -6,4 +6,5 @@ export * from './notifications';
 export * from './rate-limits';
 export * from './idempotency';
 export * from './terms';
+export * from './accounts';
 export * from './devices';

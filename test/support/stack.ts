@@ -10,6 +10,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../../api/app';
 import type { AccountEventPaging } from '../../api/account-event-commands';
+import type { AccountsOptions } from '../../api/accounts-options';
 import type { AuthThrottle } from '../../api/auth';
 import { createMdmApp } from '../../api/mdm/app';
 import type { DepOptions } from '../../api/mdm/session';
@@ -68,6 +69,8 @@ export interface TestStackOptions {
   notifications?: Partial<NotificationDeliveryConfig>;
   /** /metrics snapshot cache (tests: 0, so each scrape reads the database). */
   metricsCacheMs?: number;
+  /** People's accounts: session timeouts, lockout, mailer, single sign-on. */
+  accounts?: Partial<AccountsOptions>;
   /** Device activities: page size, pages per run, migration reminder offsets. */
   deviceActivity?: Partial<import('../../api/device-activity-commands').DeviceActivityOptions>;
   /** MDM-facing fetch/sync cursor age limit and clock. */
@@ -133,6 +136,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     ...(options.dep ? { dep: options.dep } : {}),
     authThrottle: options.authThrottle ?? { failuresPerAddress: 100_000, failuresPerKey: 100_000, windowSeconds: 60 },
     ...(options.metricsCacheMs !== undefined ? { metrics: { cacheMs: options.metricsCacheMs } } : {}),
+    ...(options.accounts ? { accounts: options.accounts } : {}),
+    durations,
     ...(options.mdmDevices ? { mdmDevices: options.mdmDevices } : {}),
   });
   const server = http.createServer(app);
