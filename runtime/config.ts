@@ -107,6 +107,13 @@ const schema = z.object({
     .enum(['true', 'false', '1', '0'], { error: 'WEBHOOK_ALLOW_PRIVATE_NETWORKS must be true or false' })
     .transform((v) => v === 'true' || v === '1')
     .default(false),
+  // People's accounts (issue 17): console sessions and OpenID Connect single sign-on.
+  SESSION_IDLE_TIMEOUT: isoDuration('SESSION_IDLE_TIMEOUT').default('PT30M'),
+  SESSION_ABSOLUTE_TIMEOUT: isoDuration('SESSION_ABSOLUTE_TIMEOUT').default('PT12H'),
+  OIDC_ISSUER: z.url({ error: 'OIDC_ISSUER must be the provider\'s issuer URL, e.g. https://login.example.com' }).optional(),
+  OIDC_CLIENT_ID: z.string().min(1).optional(),
+  OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  OIDC_DISPLAY_NAME: z.string().min(1).max(60).default('single sign-on'),
 }).superRefine(checkTemporalTls);
 
 export type Config = Omit<z.infer<typeof schema>, 'DATA_DIR'> & { DATA_DIR: string };

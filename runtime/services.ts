@@ -12,6 +12,7 @@ import { idempotencyKeyTtlMs, lifecycleDurations, notificationDelivery, retentio
 import { ensureRetentionSchedule } from './retention-schedule';
 import type { Logger } from './logger';
 import { loadSecretsKey } from './secrets-key';
+import { accountsSettings } from './accounts-config';
 import { temporalConnectionOptions } from './temporal-tls';
 import { workflowCodeSource } from './workflow-bundle';
 
@@ -88,7 +89,10 @@ export async function startServices(config: Config, temporalAddress: string, log
         windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS,
       },
       idempotencyKeyTtlMs: idempotencyKeyTtlMs(config),
-      dep: { ...depTiming, publicBaseUrl: config.PUBLIC_BASE_URL } });
+      dep: { ...depTiming, publicBaseUrl: config.PUBLIC_BASE_URL },
+      accounts: accountsSettings(config),
+      durations: lifecycleDurations(config),
+    });
     const mdmApp = createMdmApp({ db: database.db, commands, secretBox, logger, options: { ...depTiming, publicBaseUrl: config.PUBLIC_DEP_BASE_URL } });
     stops.unshift(async () => connection.close());
     apiUrl = await listen(http.createServer(app), config.PORT, config.HOST, stops);
