@@ -88,6 +88,9 @@ const schema = z.object({
   /** Refused admin API authentications per source address / per key prefix and window, then 429. */
   ADMIN_AUTH_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
   ADMIN_AUTH_FAILURES_PER_KEY: z.coerce.number().int().min(1).default(10),
+  /** Refused MDM-facing /session attempts per source address / per consumer key and window, then 429. */
+  DEP_SESSION_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(100),
+  DEP_SESSION_FAILURES_PER_KEY: z.coerce.number().int().min(1).default(20),
   AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   /** Retention (README "Security"): how often the dms-retention schedule runs and what it keeps. */
   RETENTION_INTERVAL: isoDuration('RETENTION_INTERVAL').default('PT1H'),

@@ -74,7 +74,15 @@ export async function startServices(config: Config, temporalAddress: string, log
     const connection = await Connection.connect(temporalConnectionOptions(config, temporalAddress));
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const commands = createLinkCommands({ client, taskQueue: config.TASK_QUEUE, durations: lifecycleDurations(config), updateTimeoutMs: 15_000 });
-    const depTiming = { sessionTtl: config.DEP_SESSION_TTL, timestampWindowSeconds: config.OAUTH_TIMESTAMP_WINDOW_SECONDS };
+    const depTiming = {
+      sessionTtl: config.DEP_SESSION_TTL,
+      timestampWindowSeconds: config.OAUTH_TIMESTAMP_WINDOW_SECONDS,
+      refusalThrottle: {
+        failuresPerAddress: config.DEP_SESSION_FAILURES_PER_ADDRESS,
+        failuresPerKey: config.DEP_SESSION_FAILURES_PER_KEY,
+        windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS,
+      },
+    };
     const app = createApp({ database, client, commands, secretBox, logger, authThrottle: {
         failuresPerAddress: config.ADMIN_AUTH_FAILURES_PER_ADDRESS,
         failuresPerKey: config.ADMIN_AUTH_FAILURES_PER_KEY,

@@ -122,13 +122,16 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   });
   const logger = options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const apiCommands = options.wrapCommands ? options.wrapCommands(commands) : commands;
+  // Every test calls /session from 127.0.0.1, some with dozens of deliberate refusals: a high limit
+  // unless a test sets its own (test/dep-rate-limits.test.ts).
+  const depOptions: Partial<DepOptions> = { refusalThrottle: { failuresPerAddress: 100_000, failuresPerKey: 100_000, windowSeconds: 60 }, ...options.dep };
   const app = createApp({
     database,
     client,
     commands: apiCommands,
     secretBox,
     logger,
-    ...(options.dep ? { dep: options.dep } : {}),
+    dep: depOptions,
     authThrottle: options.authThrottle ?? { failuresPerAddress: 100_000, failuresPerKey: 100_000, windowSeconds: 60 },
     ...(options.metricsCacheMs !== undefined ? { metrics: { cacheMs: options.metricsCacheMs } } : {}),
     ...(options.accounts ? { accounts: options.accounts } : {}),
@@ -142,7 +145,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     commands: apiCommands,
     secretBox,
     logger,
-    options: { ...options.dep, publicBaseUrl: options.publicDepBaseUrl },
+    options: { ...depOptions, publicBaseUrl: options.publicDepBaseUrl },
   });
   const depServer = http.createServer(mdmApp);
   await new Promise<void>((resolve) => depServer.listen(0, '127.0.0.1', () => resolve()));
