@@ -17,6 +17,8 @@ export interface ServiceSettings {
   /** A bench database on a Postgres server; PGlite in dataDir when absent. */
   databaseUrl?: string | undefined;
   logLevel: string;
+  /** The prebundled workflow code (production workers run it, as `npm run worker` after `npm run build`). */
+  workflowBundlePath?: string | undefined;
 }
 
 export interface BenchOrg {

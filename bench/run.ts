@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeWorkflowBundle } from '../runtime/workflow-bundle';
 import { measureDevices, type DevicesResult } from './devices';
 import { machineInfo, versionsInfo } from './environment';
 import { makeMdmIdentity } from './mdm-client';
@@ -114,7 +115,15 @@ async function runColumn(column: Column, report: Report, identity: Awaited<Retur
   const out: ColumnReport = { column };
   const certificateDer = identity.certificates[0]?.der ?? Buffer.alloc(0);
   say(`\n[${column}] Temporal dev server and the processes under test (${column === 'postgres' ? 'api and worker apart' : 'embedded: api and worker in one process with PGlite'}) and their ceiling …`);
-  const stack: Stack = await startStack({ column, databaseServerUrl: DATABASE_SERVER_URL, workDir: tmpDir, logLevel: SETTINGS.service.logLevel, nodeArgs, log: say });
+  const stack: Stack = await startStack({
+    column,
+    databaseServerUrl: DATABASE_SERVER_URL,
+    workDir: tmpDir,
+    logLevel: SETTINGS.service.logLevel,
+    workflowBundlePath: path.join(tmpDir, 'workflow-bundle.js'),
+    nodeArgs,
+    log: say,
+  });
   cleanups.unshift(() => stack.stop());
   try {
     const idle = await stack.worker.request({ op: 'stats', gc: true });
@@ -181,6 +190,8 @@ async function main(): Promise<void> {
   const identity = await makeMdmIdentity(Math.max(onboardingLinks, SETTINGS.tokens.certificates), SETTINGS.tokens.keys);
   let failed = false;
   try {
+    // As `npm run build` before a production deploy: the Postgres column's workers run this bundle.
+    if (columns.includes('postgres')) await writeWorkflowBundle(path.join(tmpDir, 'workflow-bundle.js'));
     if (parts.has('tokens')) {
       say(`\n[tokens] token issuance over ${SETTINGS.tokens.certificates} distinct certificates vs openssl speed rsa2048 …`);
       const file = profile ? path.join(profilesDir, `tokens-${Date.now()}.cpuprofile`) : undefined;

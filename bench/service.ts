@@ -39,13 +39,14 @@ async function main(): Promise<void> {
     LOG_LEVEL: settings.logLevel,
     DATABASE_URL: settings.databaseUrl ?? '',
     TEMPORAL_ADDRESS: settings.temporalAddress,
+    WORKFLOW_BUNDLE_PATH: settings.workflowBundlePath ?? '',
   };
   const config = loadConfig(env);
   const logger = createLogger(config.LOG_LEVEL);
   const stops: Array<() => Promise<void>> = [];
   const serving = roles.api || roles.worker;
   const services: Services | undefined = serving
-    ? await startServices(config, settings.temporalAddress, logger, { api: roles.api, worker: roles.worker })
+    ? await startServices(config, settings.temporalAddress, logger, { api: roles.api, worker: roles.worker, mode: settings.workflowBundlePath ? 'production' : 'development' })
     : undefined;
   const db = services?.database.db;
   const secretBox = new SecretBox(loadSecretsKey(config));
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
       maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
       secretBox,
       counters,
+      workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
     });
     ceilingWorker = worker;
     const run = worker.run();
