@@ -5,7 +5,8 @@ import type { Client } from '@temporalio/client';
 import type { Database } from '../db/client';
 import type { SecretBox } from '../domain/secret-box';
 import type { Logger } from '../runtime/logger';
-import { authenticate } from './auth';
+import { authenticate, DEFAULT_AUTH_THROTTLE, type AuthThrottle } from './auth';
+import { auditForbidden } from './refusal-audit';
 import { DEFAULT_DEP_OPTIONS, depRouter, type DepOptions } from './dep';
 import { createErrorHandler } from './error-handler';
 import { healthRouter } from './health';
@@ -33,6 +34,8 @@ export interface AppDeps {
   requestDeadlineMs?: number;
   /** MDM-facing /dep settings; defaults: DEP_SESSION_TTL PT30M, OAUTH_TIMESTAMP_WINDOW_SECONDS 300. */
   dep?: Partial<DepOptions>;
+  /** Refused admin authentications allowed per address and per key prefix and window (then 429). */
+  authThrottle?: AuthThrottle;
   /** /metrics: how long one database snapshot serves scrapes (default 5 s; tests use 0). */
   metrics?: { cacheMs?: number };
   /** IDEMPOTENCY_KEY_TTL in milliseconds (default 24 h). */
@@ -69,7 +72,9 @@ export function createApp(deps: AppDeps): Express {
   app.get('/metrics', metrics.handler);
   const v1 = express.Router();
   v1.use(requestDeadline(deps.requestDeadlineMs ?? 20_000));
-  v1.use(authenticate(database.db));
+  const throttle = deps.authThrottle ?? DEFAULT_AUTH_THROTTLE;
+  v1.use(authenticate(database.db, throttle));
+  v1.use(auditForbidden(database.db, logger, throttle));
   v1.use(
     '/mdmServers',
     mdmServersRouter({

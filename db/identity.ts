@@ -34,6 +34,15 @@ export async function findPrincipalByApiKey(db: Db, key: string): Promise<Princi
   return { userId: row.userId, orgId: row.orgId, userName: row.userName, role: row.role, permissions, apiKeyId: row.keyId };
 }
 
+/** The key's row whatever its state (revoked, its user departed): whose refused attempts to count. */
+export async function findApiKeyOwner(db: Db, key: string): Promise<{ keyId: string; orgId: string; userId: string; prefix: string } | undefined> {
+  const [row] = await db
+    .select({ keyId: apiKeys.id, orgId: apiKeys.orgId, userId: apiKeys.userId, prefix: apiKeys.prefix })
+    .from(apiKeys)
+    .where(eq(apiKeys.keyHash, hashApiKey(key)));
+  return row;
+}
+
 export async function permissionsOfRole(db: Db, orgId: string, role: string): Promise<ReadonlySet<Permission>> {
   if (isBuiltInRole(role)) return new Set(BUILT_IN_ROLES[role]);
   const [custom] = await db.select().from(roles).where(and(eq(roles.id, role), eq(roles.orgId, orgId)));

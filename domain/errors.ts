@@ -53,6 +53,7 @@ export const Errors = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   UNAUTHENTICATED: { status: 401, title: 'Missing or invalid API key' },
   FORBIDDEN: { status: 403, title: 'Missing permission' },
+  RATE_LIMITED: { status: 429, title: 'Too many refused attempts' },
   NOT_FOUND: { status: 404, title: 'Not found' },
   CONFLICT: { status: 409, title: 'Conflict' },
   VALIDATION_FAILED: { status: 422, title: 'Invalid value' },

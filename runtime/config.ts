@@ -68,6 +68,10 @@ const schema = z.object({
     .refine((v) => /^smtps?:\/\/[^/\s]+/i.test(v), { message: 'SMTP_URL must look like smtp://user:password@mail.example.com:587 or smtps://…:465' })
     .optional(),
   SMTP_FROM: z.string().trim().min(3).default('dms-link <dms-link@localhost>'),
+  /** Refused admin API authentications per source address / per key prefix and window, then 429. */
+  ADMIN_AUTH_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
+  ADMIN_AUTH_FAILURES_PER_KEY: z.coerce.number().int().min(1).default(10),
+  AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   WEBHOOK_RETRY_INITIAL_INTERVAL: isoDuration('WEBHOOK_RETRY_INITIAL_INTERVAL').default('PT30S'),
   WEBHOOK_RETRY_MAX_INTERVAL: isoDuration('WEBHOOK_RETRY_MAX_INTERVAL').default('PT1H'),

@@ -73,6 +73,11 @@ export async function startServices(config: Config, temporalAddress: string, log
       commands,
       secretBox,
       logger,
+      authThrottle: {
+        failuresPerAddress: config.ADMIN_AUTH_FAILURES_PER_ADDRESS,
+        failuresPerKey: config.ADMIN_AUTH_FAILURES_PER_KEY,
+        windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS,
+      },
       idempotencyKeyTtlMs: idempotencyKeyTtlMs(config),
       dep: { sessionTtl: config.DEP_SESSION_TTL, timestampWindowSeconds: config.OAUTH_TIMESTAMP_WINDOW_SECONDS, publicBaseUrl: config.PUBLIC_BASE_URL },
     });

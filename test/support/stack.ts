@@ -10,6 +10,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../../api/app';
 import type { AccountEventPaging } from '../../api/account-event-commands';
+import type { AuthThrottle } from '../../api/auth';
 import type { DepOptions } from '../../api/dep';
 import { createLinkCommands, type LinkCommands } from '../../api/link-commands';
 import { createActivities } from '../../activities';
@@ -62,6 +63,11 @@ export interface TestStackOptions {
   notifications?: Partial<NotificationDeliveryConfig>;
   /** /metrics snapshot cache (tests: 0, so each scrape reads the database). */
   metricsCacheMs?: number;
+  /**
+   * Refused-authentication limits. Every test calls from 127.0.0.1 and several make dozens of
+   * deliberate 401s, so the default here is high; test/rate-limiting.test.ts sets small ones.
+   */
+  authThrottle?: AuthThrottle;
 }
 
 export type Activities = ReturnType<typeof createActivities>;
@@ -114,6 +120,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     secretBox,
     logger,
     ...(options.dep ? { dep: options.dep } : {}),
+    authThrottle: options.authThrottle ?? { failuresPerAddress: 100_000, failuresPerKey: 100_000, windowSeconds: 60 },
     ...(options.metricsCacheMs !== undefined ? { metrics: { cacheMs: options.metricsCacheMs } } : {}),
   });
   const server = http.createServer(app);
