@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     ...process.env,
     DATA_DIR: settings.dataDir,
     PORT: '0',
+    DEP_PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: settings.logLevel,
     DATABASE_URL: settings.databaseUrl ?? '',

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { NotificationDeliveryConfig } from '../activities/notifications';
 import { addDuration, isValidIsoDuration } from '../domain/durations';
+import { DEFAULT_RETENTION_POLICY, type RetentionPolicy } from '../domain/retention';
 import { checkTemporalTls, temporalTlsFields } from './temporal-tls';
 
 const isoDuration = (name: string) =>
@@ -15,6 +16,10 @@ const port = z.coerce.number().int().min(0).max(65535);
 const schema = z.object({
   PORT: port.default(3000),
   HOST: z.string().default('127.0.0.1'),
+  /** The MDM-facing service's own listener (Apple's paths at its root); 0 picks a free port. */
+  DEP_PORT: port.default(3001),
+  /** Its interface; unset → HOST. */
+  DEP_HOST: z.string().optional(),
   DATA_DIR: z.string().default('./data'),
   DATABASE_URL: z
     .string()
@@ -42,7 +47,19 @@ const schema = z.object({
   /** How long an Idempotency-Key stays bound to its request (README "Idempotency-Key"). */
   IDEMPOTENCY_KEY_TTL: isoDuration('IDEMPOTENCY_KEY_TTL').default('PT24H'),
   OAUTH_TIMESTAMP_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
-  /** The URL MDM clients use to reach this service (e.g. https://mdm.example.com/apple), when a proxy rewrites it. */
+  /**
+   * The DEP origin as MDM clients reach it (their "base URL", e.g. https://dep.example.com) when a
+   * proxy rewrites it: GET /session signatures are checked against it.
+   */
+  PUBLIC_DEP_BASE_URL: z
+    .string()
+    .trim()
+    .refine((v) => /^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/i.test(v), {
+      message: 'PUBLIC_DEP_BASE_URL must be an absolute http(s) URL without query, such as https://dep.example.com',
+    })
+    .transform((v) => v.replace(/\/+$/, ''))
+    .optional(),
+  /** The admin port's public URL, only for the /dep alias (signatures of PUBLIC_BASE_URL/dep/session). */
   PUBLIC_BASE_URL: z
     .string()
     .trim()
@@ -72,6 +89,11 @@ const schema = z.object({
   ADMIN_AUTH_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
   ADMIN_AUTH_FAILURES_PER_KEY: z.coerce.number().int().min(1).default(10),
   AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** Retention (README "Security"): how often the dms-retention schedule runs and what it keeps. */
+  RETENTION_INTERVAL: isoDuration('RETENTION_INTERVAL').default('PT1H'),
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).default(400),
+  NOTIFICATION_RETENTION_DAYS: z.coerce.number().int().min(1).default(90),
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   WEBHOOK_RETRY_INITIAL_INTERVAL: isoDuration('WEBHOOK_RETRY_INITIAL_INTERVAL').default('PT30S'),
   WEBHOOK_RETRY_MAX_INTERVAL: isoDuration('WEBHOOK_RETRY_MAX_INTERVAL').default('PT1H'),
@@ -140,5 +162,19 @@ export function notificationDelivery(config: Config): NotificationDeliveryConfig
     webhookTimeoutMs: durationMs(config.WEBHOOK_TIMEOUT),
     allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
     smtp: config.SMTP_URL ? { url: config.SMTP_URL, from: config.SMTP_FROM } : undefined,
+  };
+}
+
+/** The retention workflow's input and schedule interval. */
+export function retentionSetup(config: Config): { every: number; policy: RetentionPolicy } {
+  return {
+    every: durationMs(config.RETENTION_INTERVAL),
+    policy: {
+      ...DEFAULT_RETENTION_POLICY,
+      oauthTimestampWindowSeconds: config.OAUTH_TIMESTAMP_WINDOW_SECONDS,
+      auditRetentionDays: config.AUDIT_RETENTION_DAYS,
+      notificationRetentionDays: config.NOTIFICATION_RETENTION_DAYS,
+      batchSize: config.RETENTION_BATCH_SIZE,
+    },
   };
 }

@@ -23,7 +23,7 @@ export async function runProcess(roles: ServiceRoles): Promise<void> {
     }
     const services = await startServices(config, address, logger, { mode: 'production', ...roles });
     if (roles.api) await ensureBootstrapAdmin(services.database.db, config.BOOTSTRAP_ADMIN_API_KEY);
-    logger.info({ roles, apiUrl: services.apiUrl, temporal: address, temporalTls: Boolean(temporalConnectionOptions(config, address).tls), namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TASK_QUEUE }, 'started');
+    logger.info({ roles, apiUrl: services.apiUrl, depUrl: services.depUrl, temporal: address, temporalTls: Boolean(temporalConnectionOptions(config, address).tls), namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TASK_QUEUE }, 'started');
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'stopping');
       services.stop().then(

@@ -32,6 +32,7 @@ async function main(): Promise<void> {
   say('');
   say('dms-link is running');
   say(`  API:          ${services.apiUrl}   (health: ${services.apiUrl}/readyz)`);
+  say(`  DEP origin:   ${services.depUrl}   (MDM services' base URL: /session, /account, … at its root)`);
   say(`  Temporal UI:  ${devServer?.uiUrl ?? `(external cluster at ${address})`}`);
   say(`  Database:     ${services.database.kind === 'pglite' ? `embedded PGlite in ${path.join(config.DATA_DIR, 'pglite')}` : 'Postgres (DATABASE_URL)'}`);
   if (config.BOOTSTRAP_ADMIN_API_KEY) {
