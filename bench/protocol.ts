@@ -93,7 +93,7 @@ export type ServiceReply<R extends ServiceRequest['op']> = R extends 'createOrgs
 export type ToService = { id: number } & ServiceRequest;
 export interface ServiceUrls {
   apiUrl: string | null;
-  /** The MDM-facing origin: its own listener when the build has one, else the /dep alias on the API. */
+  /** The MDM-facing origin: its own listener (DEP_PORT), Apple's paths at its root. */
   mdmUrl: string | null;
   ceilingApiUrl: string | null;
   ceilingMdmUrl: string | null;

@@ -159,13 +159,7 @@ async function main(): Promise<void> {
     );
   });
   const apiUrl = services?.apiUrl ?? null;
-  send({ type: 'ready', apiUrl, mdmUrl: mdmOrigin(services, apiUrl), ceilingApiUrl, ceilingMdmUrl });
-}
-
-/** The MDM-facing origin: its own listener when startServices reports one, else the /dep alias. */
-function mdmOrigin(services: Services | undefined, apiUrl: string | null): string | null {
-  const own = (services as { mdmUrl?: string; depUrl?: string } | undefined) ?? {};
-  return own.mdmUrl ?? own.depUrl ?? (apiUrl ? `${apiUrl}/dep` : null);
+  send({ type: 'ready', apiUrl, mdmUrl: services?.depUrl ?? null, ceilingApiUrl, ceilingMdmUrl });
 }
 
 // The bench owns this process: if it goes away, so does the service.
