@@ -12,6 +12,7 @@ import { idempotencyKeyTtlMs, lifecycleDurations, notificationDelivery, retentio
 import { ensureRetentionSchedule } from './retention-schedule';
 import type { Logger } from './logger';
 import { loadSecretsKey } from './secrets-key';
+import { accountsSettings } from './accounts-config';
 import { temporalConnectionOptions } from './temporal-tls';
 import { workflowCodeSource } from './workflow-bundle';
 
@@ -73,14 +74,25 @@ export async function startServices(config: Config, temporalAddress: string, log
     const connection = await Connection.connect(temporalConnectionOptions(config, temporalAddress));
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const commands = createLinkCommands({ client, taskQueue: config.TASK_QUEUE, durations: lifecycleDurations(config), updateTimeoutMs: 15_000 });
-    const depTiming = { sessionTtl: config.DEP_SESSION_TTL, timestampWindowSeconds: config.OAUTH_TIMESTAMP_WINDOW_SECONDS };
+    const depTiming = {
+      sessionTtl: config.DEP_SESSION_TTL,
+      timestampWindowSeconds: config.OAUTH_TIMESTAMP_WINDOW_SECONDS,
+      refusalThrottle: {
+        failuresPerAddress: config.DEP_SESSION_FAILURES_PER_ADDRESS,
+        failuresPerKey: config.DEP_SESSION_FAILURES_PER_KEY,
+        windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS,
+      },
+    };
     const app = createApp({ database, client, commands, secretBox, logger, authThrottle: {
         failuresPerAddress: config.ADMIN_AUTH_FAILURES_PER_ADDRESS,
         failuresPerKey: config.ADMIN_AUTH_FAILURES_PER_KEY,
         windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS,
       },
       idempotencyKeyTtlMs: idempotencyKeyTtlMs(config),
-      dep: { ...depTiming, publicBaseUrl: config.PUBLIC_BASE_URL } });
+      dep: { ...depTiming, publicBaseUrl: config.PUBLIC_BASE_URL },
+      accounts: accountsSettings(config),
+      durations: lifecycleDurations(config),
+    });
     const mdmApp = createMdmApp({ db: database.db, commands, secretBox, logger, options: { ...depTiming, publicBaseUrl: config.PUBLIC_DEP_BASE_URL } });
     stops.unshift(async () => connection.close());
     apiUrl = await listen(http.createServer(app), config.PORT, config.HOST, stops);
