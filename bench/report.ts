@@ -176,7 +176,13 @@ export function renderTable(r: Report): string {
   lines.push('');
   lines.push(`| figure | goal | ${cols.map((c) => c.column).join(' | ')} |`);
   lines.push(`|---|---|${cols.map(() => '---').join('|')}|`);
-  for (const g of GOALS) lines.push(`| ${g.figure} | ${g.goal} | ${cols.map((c) => `${g.value(c, r)} — **${mark(g.met(c, r))}**`).join(' | ')} |`);
+  for (const g of GOALS) {
+    const cell = (c: ColumnReport) => {
+      const value = g.value(c, r);
+      return value === '—' ? 'not measured in this run' : `${value} — **${mark(g.met(c, r))}**`;
+    };
+    lines.push(`| ${g.figure} | ${g.goal} | ${cols.map(cell).join(' | ')} |`);
+  }
   const t = r.tokenIssuance;
   if (t) {
     lines.push(

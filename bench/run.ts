@@ -64,16 +64,16 @@ const SETTINGS = {
           { concurrency: 32, links: 32 },
         ]
       : [
-          { concurrency: 1, links: 30 },
-          { concurrency: 8, links: 120 },
-          { concurrency: 32, links: 320 },
+          { concurrency: 1, links: 20 },
+          { concurrency: 8, links: 64 },
+          { concurrency: 32, links: 192 },
         ],
     levelTimeLimitMs: quick ? 45_000 : 180_000,
   },
-  dep: { rate: 500, seconds: quick ? 2 : 10, capacitySeconds: quick ? 1 : 5, concurrency: 16, tokens: 4 },
-  reads: { links: sizeArg('reads', quick ? 1_000 : 10_000), rate: 200, seconds: quick ? 2 : 10, capacitySeconds: quick ? 1 : 3, concurrency: 8 },
-  parked: { workflows: sizeArg('parked', quick ? 300 : 10_000), concurrency: 64, startTimeLimitMs: quick ? 60_000 : 600_000, settleTimeLimitMs: quick ? 30_000 : 300_000 },
-  storm: { links: sizeArg('storm', quick ? 300 : 5_000), concurrency: 64, drainTimeLimitMs: quick ? 45_000 : 240_000 },
+  dep: { rate: 500, seconds: quick ? 2 : 6, capacitySeconds: quick ? 1 : 3, concurrency: 16, tokens: quick ? 8 : 32 },
+  reads: { links: sizeArg('reads', quick ? 1_000 : 10_000), rate: 200, seconds: quick ? 2 : 6, capacitySeconds: quick ? 1 : 2, concurrency: 8 },
+  parked: { workflows: sizeArg('parked', quick ? 300 : 10_000), concurrency: 64, startTimeLimitMs: quick ? 60_000 : 300_000, settleTimeLimitMs: quick ? 30_000 : 120_000 },
+  storm: { links: sizeArg('storm', quick ? 300 : 5_000), concurrency: 64, drainTimeLimitMs: quick ? 45_000 : 150_000 },
   devices: { devices: sizeArg('devices', quick ? 10_000 : 100_000), pageSize: 1000, reassignments: quick ? 2_000 : 10_000, assign: quick ? 2_000 : 10_000 },
   service: { logLevel: 'info', temporal: 'dev server, SQLite file (synchronous=OFF)', databaseServer: DATABASE_SERVER_URL.replace(/\/\/[^@/]*@/, '//…@') },
 };
