@@ -74,6 +74,10 @@ export type ServiceRequest =
   | { op: 'countLinks'; state: string }
   | { op: 'reminders'; orgId: string }
   | { op: 'ceilingReminders' }
+  | { op: 'seedDevices'; org: BenchOrg; linkId: string; count: number }
+  | { op: 'directDeviceFetch'; linkId: string; pageSize: number }
+  | { op: 'startAssignDevices'; org: BenchOrg; linkId: string; serials: string[] }
+  | { op: 'deviceActivityStatus'; orgId: string; activityId: string }
   /** gc: collect garbage first (comparable samples); the periodic peak sampler leaves it off. */
   | { op: 'stats'; gc?: boolean }
   | { op: 'stop' };
@@ -88,7 +92,13 @@ export type ServiceReply<R extends ServiceRequest['op']> = R extends 'createOrgs
         ? ReminderCount
         : R extends 'stats'
           ? ServiceStats
-          : null;
+          : R extends 'seedDevices'
+            ? string[]
+            : R extends 'directDeviceFetch'
+              ? { seconds: number; devices: number }
+              : R extends 'startAssignDevices' | 'deviceActivityStatus'
+                ? string
+                : null;
 
 export type ToService = { id: number } & ServiceRequest;
 export interface ServiceUrls {

@@ -43,7 +43,7 @@ function columnFigures(c: ColumnReport, r: Report): Figures {
     devices: {
       fetchSeconds: dev?.fetch ? { value: dev.fetch.seconds, size: devSize } : missing(devSize, devReason),
       fetchRatioToCeiling: dev?.fetch ? { value: dev.fetch.ratioToCeiling, size: devSize } : missing(devSize, devReason),
-      syncSeconds: dev?.sync ? { value: dev.sync.seconds, size: `${n(dev.sync.reassignments)} reassignments` } : missing(`${n(s.devices.reassignments)} reassignments`, devReason),
+      syncSeconds: dev?.sync ? { value: dev.sync.seconds, size: `${n(dev.sync.reassignments)} reassignments` } : missing(`${n(s.devices.assign)} reassignments`, devReason),
     },
     activities: {
       devicesPerSecond: dev?.assign ? { value: dev.assign.devicesPerSecond, size: `ASSIGN_DEVICES of ${n(dev.assign.devices)}` } : missing(`ASSIGN_DEVICES of ${n(s.devices.assign)}`, devReason),

@@ -74,7 +74,7 @@ const SETTINGS = {
   reads: { links: sizeArg('reads', quick ? 1_000 : 10_000), rate: 200, seconds: quick ? 2 : 6, capacitySeconds: quick ? 1 : 2, concurrency: 8 },
   parked: { workflows: sizeArg('parked', quick ? 300 : 10_000), concurrency: 64, startTimeLimitMs: quick ? 60_000 : 300_000, settleTimeLimitMs: quick ? 30_000 : 120_000 },
   storm: { links: sizeArg('storm', quick ? 300 : 5_000), concurrency: 64, drainTimeLimitMs: quick ? 45_000 : 150_000 },
-  devices: { devices: sizeArg('devices', quick ? 10_000 : 100_000), pageSize: 1000, reassignments: quick ? 2_000 : 10_000, assign: quick ? 2_000 : 10_000 },
+  devices: { devices: sizeArg('devices', quick ? 10_000 : 100_000), pageSize: 1000, assign: quick ? 2_000 : 10_000 },
   service: { logLevel: 'info', temporal: 'dev server, SQLite file (synchronous=OFF)', databaseServer: DATABASE_SERVER_URL.replace(/\/\/[^@/]*@/, '//…@') },
 };
 export type Settings = typeof SETTINGS;
@@ -151,7 +151,7 @@ async function runColumn(column: Column, report: Report, identity: Awaited<Retur
     }
     if (parts.has('devices')) {
       say(`\n[${column}: devices] …`);
-      out.devices = await measureDevices(stack, SETTINGS.devices, tmpDir, say);
+      out.devices = await measureDevices(stack, driver, SETTINGS.devices, say);
     }
   } catch (err) {
     out.failed = err instanceof Error ? err.message : String(err);

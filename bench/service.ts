@@ -21,6 +21,8 @@ import { startServices, type Services } from '../runtime/services';
 import { ceilingAdminApp, ceilingMdmApp, createCeilingWorker, listen, newCeilingCounters } from './ceiling';
 import type { BenchOrg, FromService, ReminderCount, ServiceRequest, ServiceSettings, ServiceStats, ToService } from './protocol';
 import { reminderCount, seedLinks } from './seed';
+import { deviceActivityStatus, directDeviceFetch, seedDevices, startAssignDevices } from './seed-devices';
+import { createLinkCommands, type LinkCommands } from '../api/link-commands';
 import { directorySize } from './util';
 
 const settings = JSON.parse(process.env.BENCH_SERVICE ?? '{}') as ServiceSettings;
@@ -91,6 +93,17 @@ async function main(): Promise<void> {
   }
   if (services) stops.push(() => services.stop());
 
+  /** The API's own Temporal calls (device activities are started through them). */
+  let commands: LinkCommands | undefined;
+  async function linkCommands(): Promise<LinkCommands> {
+    if (!commands) {
+      const connection = await Connection.connect({ address: settings.temporalAddress });
+      stops.unshift(() => connection.close());
+      commands = createLinkCommands({ client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), taskQueue: config.TASK_QUEUE, durations: lifecycleDurations(config), updateTimeoutMs: 30_000 });
+    }
+    return commands;
+  }
+
   function requireDb(): Db {
     if (!db) throw new Error('this bench process has no database');
     return db;
@@ -124,6 +137,14 @@ async function main(): Promise<void> {
         };
         return result;
       }
+      case 'seedDevices':
+        return seedDevices(requireDb(), request.org, request.linkId, request.count);
+      case 'directDeviceFetch':
+        return directDeviceFetch(requireDb(), request.linkId, request.pageSize);
+      case 'startAssignDevices':
+        return startAssignDevices(requireDb(), await linkCommands(), request.org, request.linkId, request.serials);
+      case 'deviceActivityStatus':
+        return deviceActivityStatus(requireDb(), request.orgId, request.activityId);
       case 'stats':
         return stats(request.gc ?? false);
       case 'stop':
