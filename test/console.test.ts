@@ -342,7 +342,7 @@ describe('web console: Devices > Management Services', () => {
       type: 'users',
       attributes: { name: 'Admin', role: 'Administrator', roleName: 'Administrator', organization: { name: 'Console Org' } },
     });
-    expect(me.json.data.attributes.permissions).toEqual(['audit.view', 'dms.add', 'dms.delete', 'dms.manageTokens', 'dms.view', 'users.manage']);
+    expect(me.json.data.attributes.permissions).toEqual(['audit.view', 'devices.manage', 'devices.release', 'devices.view', 'dms.add', 'dms.delete', 'dms.manageTokens', 'dms.view', 'users.manage']);
     expect((await apiClient(stack.apiUrl)('GET', '/v1/me')).status).toBe(401);
   });
 });
