@@ -1,3 +1,4 @@
+import { createAccountEventReconcilerActivities } from './account-event-reconciler';
 import { createAccountEventActivities } from './account-events';
 import { createLinkActivities, type LinkActivityDeps } from './links';
 import { createNotificationActivities, type NotificationActivityDeps } from './notifications';
@@ -6,5 +7,10 @@ export type ActivityDeps = LinkActivityDeps & NotificationActivityDeps;
 
 /** All activities, wired to their dependencies (the worker passes production ones, tests a fresh schema). */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createLinkActivities(deps), ...createAccountEventActivities(deps), ...createNotificationActivities(deps) };
+  return {
+    ...createLinkActivities(deps),
+    ...createAccountEventActivities(deps),
+    ...createAccountEventReconcilerActivities(deps),
+    ...createNotificationActivities(deps),
+  };
 }

@@ -9,6 +9,7 @@ import { SecretBox } from '../domain/secret-box';
 import { createWorker } from '../worker/create-worker';
 import { idempotencyKeyTtlMs, lifecycleDurations, notificationDelivery, type Config } from './config';
 import type { Logger } from './logger';
+import { startAccountEventReconciler } from './account-event-reconciler';
 import { loadSecretsKey } from './secrets-key';
 
 export interface Services {
@@ -44,6 +45,7 @@ export async function startServices(config: Config, temporalAddress: string, log
       deps: { db: database.db, secretBox, maxCertificatesPerOrganization: config.MAX_CERTIFICATES_PER_ORGANIZATION, notifications: notificationDelivery(config) },
       options: { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS },
     });
+    await startAccountEventReconciler(config, temporalAddress, logger);
     const w = worker;
     workerRun = w.run().catch((err: unknown) => {
       logger.fatal({ err }, 'worker stopped with an error');
