@@ -6,6 +6,8 @@ COPY package.json package-lock.json ./
 # tsx runs the TypeScript sources directly; dev dependencies are not needed at runtime.
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
+# The workflow code, prebundled: workers of this image run exactly this bundle (README "Running in production").
+RUN npm run build
 USER node
 EXPOSE 3000
 CMD ["npm", "run", "api"]

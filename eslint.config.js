@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'console/dist/**', 'bench/results/**', 'test/artifacts/**'] },
+  { ignores: ['node_modules/**', 'data/**', 'console/dist/**', 'bench/results/**', 'test/artifacts/**', 'dist/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

@@ -2,6 +2,7 @@ import { createAccountEventReconcilerActivities } from './account-event-reconcil
 import { createAccountEventActivities } from './account-events';
 import { createLinkActivities, type LinkActivityDeps } from './links';
 import { createNotificationActivities, type NotificationActivityDeps } from './notifications';
+import { createRetentionActivities } from './retention';
 
 export type ActivityDeps = LinkActivityDeps & NotificationActivityDeps;
 
@@ -12,5 +13,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createAccountEventActivities(deps),
     ...createAccountEventReconcilerActivities(deps),
     ...createNotificationActivities(deps),
+    ...createRetentionActivities(deps),
   };
 }

@@ -238,7 +238,7 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
             .where(and(eq(serviceTokens.linkId, input.linkId), eq(serviceTokens.status, 'ACTIVE'), ne(serviceTokens.id, input.tokenId)));
           await tx
             .update(links)
-            .set({ tokenId: input.tokenId, linkState: 'AWAITING_INSTALLATION', replacementReason: null, updatedAt: issuedAt })
+            .set({ tokenId: input.tokenId, tokenExpiresAt: expiresAt, linkState: 'AWAITING_INSTALLATION', replacementReason: null, updatedAt: issuedAt })
             .where(eq(links.id, input.linkId));
           await recordAudit(tx, {
             id: input.operationId,

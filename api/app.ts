@@ -1,12 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
-import { pinoHttp } from 'pino-http';
 import type { Client } from '@temporalio/client';
 import type { Database } from '../db/client';
 import type { SecretBox } from '../domain/secret-box';
 import type { Logger } from '../runtime/logger';
-import { authenticate } from './auth';
-import { DEFAULT_DEP_OPTIONS, depRouter, type DepOptions } from './dep';
+import { authenticate, DEFAULT_AUTH_THROTTLE, type AuthThrottle } from './auth';
+import { auditForbidden } from './refusal-audit';
+import { depRouter } from './mdm/app';
+import type { DepOptions } from './mdm/session';
+import { requestLogger } from './request-logger';
 import { createErrorHandler } from './error-handler';
 import { healthRouter } from './health';
 import type { LinkCommands } from './link-commands';
@@ -19,8 +20,12 @@ import { usersRouter } from './users';
 import { webhooksRouter } from './webhooks';
 import { sendProblem } from './problem';
 import { meRouter } from './me';
+import { termsRouter } from './terms';
 import { CONSOLE_DIR, setConsoleHeaders } from './console-dir';
 import { requestDeadline } from './request-deadline';
+import { accountsOptions, mountAccountRoutes, mountPublicAccountRoutes } from './accounts-routes';
+import type { AccountsOptions } from './accounts-options';
+import type { LifecycleDurations } from '../workflows/link-types';
 
 export interface AppDeps {
   database: Database;
@@ -31,15 +36,21 @@ export interface AppDeps {
   now?: () => Date;
   /** Longest an admin request may take before it answers 503 (default 20 s). */
   requestDeadlineMs?: number;
-  /** MDM-facing /dep settings; defaults: DEP_SESSION_TTL PT30M, OAUTH_TIMESTAMP_WINDOW_SECONDS 300. */
+  /** The /dep alias of the MDM-facing service; defaults: DEP_SESSION_TTL PT30M, OAUTH_TIMESTAMP_WINDOW_SECONDS 300. */
   dep?: Partial<DepOptions>;
+  /** Refused admin authentications allowed per address and per key prefix and window (then 429). */
+  authThrottle?: AuthThrottle;
   /** /metrics: how long one database snapshot serves scrapes (default 5 s; tests use 0). */
   metrics?: { cacheMs?: number };
   /** IDEMPOTENCY_KEY_TTL in milliseconds (default 24 h). */
   idempotencyKeyTtlMs?: number;
+  /** People's accounts: sessions, lockout, links, SMTP, single sign-on (defaults in accounts-routes.ts). */
+  accounts?: Partial<AccountsOptions>;
+  /** The lifecycle settings, for the token timeline's reminders due (default: a year, 30/14/7/1 days). */
+  durations?: LifecycleDurations;
 }
 
-/** The Express app: health, the admin API under /v1 and the MDM-facing /dep endpoints. */
+/** The admin Express app: health, metrics, the admin API under /v1, the console, and the /dep alias of the MDM-facing service. */
 export function createApp(deps: AppDeps): Express {
   const { database, logger } = deps;
   const app = express();
@@ -47,29 +58,20 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', 'loopback');
   const metrics = createMetrics({ db: database.db, cacheMs: deps.metrics?.cacheMs });
   app.use(metrics.middleware);
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      // Only method, path and status: no headers (Authorization), no bodies (certificates, tokens).
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
-    }),
-  );
+  app.use(requestLogger(logger));
   app.use(healthRouter(database, deps.client));
   // Unauthenticated like /healthz, for Prometheus: aggregate counts only, no organization, link or secret.
   app.get('/metrics', metrics.handler);
+  const accounts = accountsOptions(deps.accounts);
+  const now = deps.now ?? (() => new Date());
+  app.use('/v1/auth', requestDeadline(deps.requestDeadlineMs ?? 20_000));
+  mountPublicAccountRoutes(app, deps, accounts);
   const v1 = express.Router();
   v1.use(requestDeadline(deps.requestDeadlineMs ?? 20_000));
-  v1.use(authenticate(database.db));
+  const throttle = deps.authThrottle ?? DEFAULT_AUTH_THROTTLE;
+  v1.use(authenticate(database.db, throttle, now, accounts.timeouts));
+  v1.use(auditForbidden(database.db, logger, throttle));
+  mountAccountRoutes(v1, deps, accounts);
   v1.use(
     '/mdmServers',
     mdmServersRouter({
@@ -86,10 +88,12 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/notifications', notificationsRouter({ db: database.db }));
   v1.use('/webhooks', webhooksRouter({ db: database.db, secretBox: deps.secretBox }));
   v1.use('/me', meRouter({ db: database.db }));
+  v1.use('/terms', termsRouter({ db: database.db }));
   app.use('/v1', v1);
   // The web console: static files, no build step; it calls /v1 with the API key it is given.
   app.use('/console', express.static(CONSOLE_DIR, { index: 'index.html', fallthrough: true, setHeaders: setConsoleHeaders }));
   app.get('/', (_req, res) => res.redirect('/console/'));
+  // The documented alias of the MDM-facing service (its own origin is DEP_PORT, runtime/services.ts).
   app.use(
     '/dep',
     depRouter({
@@ -97,7 +101,7 @@ export function createApp(deps: AppDeps): Express {
       commands: deps.commands,
       secretBox: deps.secretBox,
       logger,
-      options: { ...DEFAULT_DEP_OPTIONS, ...deps.dep },
+      ...(deps.dep ? { options: deps.dep } : {}),
       ...(deps.now ? { now: deps.now } : {}),
     }),
   );

@@ -13,36 +13,51 @@ import { readTokenMessage, type TokenMessage } from '../domain/service-token';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
-export interface MdmIdentity {
+export interface MdmCertificate {
+  pem: string;
+  der: Buffer;
+  /** The key the certificate is for (to decrypt tokens issued to it). */
   privateKey: KeyObject;
-  /** Distinct certificates of the same key: the service sees a new certificate per link. */
-  certificates: Array<{ pem: string; der: Buffer }>;
+}
+
+export interface MdmIdentity {
+  /** The first key (the MDM side of a single link). */
+  privateKey: KeyObject;
+  /** Distinct certificates, spread over a few keys: the service sees a new certificate per link. */
+  certificates: MdmCertificate[];
 }
 
 const SIGNING = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 } as const;
 
-/** One RSA-2048 key and `count` self-signed certificates for it (valid from yesterday for two years). */
-export async function makeMdmIdentity(count: number): Promise<MdmIdentity> {
-  const keys = (await webcrypto.subtle.generateKey(SIGNING, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  const privateKey = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+/** `keys` RSA-2048 keys and `count` self-signed certificates over them (valid from yesterday for two years). */
+export async function makeMdmIdentity(count: number, keys = 1): Promise<MdmIdentity> {
+  const pairs = await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(keys, count)) }, async () => {
+      const pair = (await webcrypto.subtle.generateKey(SIGNING, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+      const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', pair.privateKey));
+      return { pair, privateKey: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }) };
+    }),
+  );
   const notBefore = new Date(Date.now() - 86_400_000);
   const notAfter = new Date(Date.now() + 2 * 365 * 86_400_000);
-  const certificates: MdmIdentity['certificates'] = [];
+  const certificates: MdmCertificate[] = [];
   for (let i = 0; i < count; i++) {
+    const key = pairs[i % pairs.length];
+    if (!key) throw new Error('no key');
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: `01${randomBytes(8).toString('hex')}`,
       name: `CN=Bench MDM ${i}, O=dms-link bench`,
       notBefore,
       notAfter,
       signingAlgorithm: SIGNING,
-      keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'],
+      keys: key.pair as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'],
     });
-    certificates.push({ pem: cert.toString('pem'), der: Buffer.from(cert.rawData) });
+    certificates.push({ pem: cert.toString('pem'), der: Buffer.from(cert.rawData), privateKey: key.privateKey });
   }
-  return { privateKey, certificates };
+  const first = pairs[0];
+  if (!first) throw new Error('no key');
+  return { privateKey: first.privateKey, certificates };
 }
-
 
 /**
  * Decrypts a service token `.p7m` as an MDM server does: RSA PKCS#1 v1.5 key transport, AES-128-CBC

@@ -1,11 +1,11 @@
 /**
- * Parts 1 and 2: end-to-end onboarding through HTTP — create → certificate → token download →
- * `GET /dep/session` → ACTIVE — against the real service and against the ceiling (bench/noop-app.ts),
- * from this process, which is not the service's. The client does the same work for both (decrypts
+ * End-to-end onboarding through HTTP — create → certificate → token download → `GET /session` →
+ * ACTIVE — against the real service and against the ceiling (bench/ceiling.ts: the real workflow on
+ * no-op activities), from this process, which is not the service's. The client does the same work for both (decrypts
  * a token, signs OAuth); that work is the MDM's and is left out of the step timings.
  *
  * ACTIVE is observed in Temporal visibility — the workflow's DmsLinkState search attribute, which
- * both workflows publish after their installation activities — with one query per tick for every
+ * the link workflow publishes after its installation activities, on both sides — with one query per tick for every
  * link in flight, so watching adds no load to the service under test (polling its API at 32 links
  * in flight would). Its resolution is the tick plus the query time (~25 ms).
  */
@@ -31,23 +31,29 @@ export interface LevelResult {
   steps: Record<Step, Distribution>;
 }
 
-/** How installation is signalled: the real MDM-facing endpoint, or (if not mounted) the workflow signal directly. */
-export type InstallPath = 'dep-session' | 'signal';
-
 export interface OnboardingTarget {
   name: 'service' | 'ceiling';
+  /** Admin API origin (POST /v1/mdmServers …). */
   baseUrl: string;
+  /** MDM-facing origin (GET /session). */
+  mdmUrl: string;
   /** Real service: one organization per 200 links (Apple's 250-certificate limit); ceiling: unused. */
   orgs: BenchOrg[];
 }
 
 export interface MdmSide {
+  /** One per link in turn, each with the key that decrypts the tokens issued to it. */
+  certificates: Array<{ pem: string; privateKey: KeyObject }>;
+  /** Decrypts sampleP7m. */
   privateKey: KeyObject;
-  certificatePems: string[];
   /** A real token for the ceiling's client to decrypt, so both clients do the same work. */
   sampleP7m: Buffer;
-  /** When /dep/session is not mounted: signal tokenInstalled through Temporal instead. */
-  signalInstalled?: (linkId: string, tokenId: string) => Promise<void>;
+}
+
+/** An installed link and the secrets of its token, as the MDM service holds them. */
+export interface InstalledLink {
+  linkId: string;
+  secrets: TokenMessage;
 }
 
 const LINKS_PER_ORG = 200;
@@ -120,7 +126,6 @@ export class ActivationWatcher {
 
 export class OnboardingDriver {
   private slot = 0;
-  installPath: InstallPath = 'dep-session';
 
   constructor(
     private readonly mdm: MdmSide,
@@ -129,12 +134,28 @@ export class OnboardingDriver {
 
   /** One link, start to ACTIVE; returns the step timings in ms. */
   private async onboardOne(target: OnboardingTarget): Promise<Timings> {
+    return (await this.onboard(target)).timings;
+  }
+
+  /** Links onboarded and installed on the real service, with their secrets (the MDM-facing load). */
+  async installedLinks(target: OnboardingTarget, count: number): Promise<InstalledLink[]> {
+    const out: InstalledLink[] = [];
+    for (let i = 0; i < count; i++) {
+      const { linkId, secrets } = await this.onboard(target);
+      out.push({ linkId, secrets });
+    }
+    return out;
+  }
+
+  private async onboard(target: OnboardingTarget): Promise<{ timings: Timings; linkId: string; secrets: TokenMessage }> {
     const real = target.name === 'service';
     const slot = this.slot++;
     const org = target.orgs[Math.floor(slot / LINKS_PER_ORG)];
     if (real && !org) throw new Error(`no organization for link ${slot}: create more`);
     const auth: Record<string, string> = real && org ? { authorization: `Bearer ${org.apiKey}` } : {};
-    const pem = this.mdm.certificatePems[slot % this.mdm.certificatePems.length] ?? '';
+    const certificate = this.mdm.certificates[slot % this.mdm.certificates.length];
+    if (!certificate) throw new Error('no MDM certificate');
+    const pem = certificate.pem;
     const name = `Onboard ${slot} ${randomUUID().slice(0, 8)}`;
     const base = target.baseUrl;
     const t: Timings = { create: 0, certificate: 0, token: 0, session: 0, activation: 0 };
@@ -146,16 +167,16 @@ export class OnboardingDriver {
       return ms;
     };
 
-    const created = await fetch(real ? `${base}/v1/mdmServers` : `${base}/links`, {
+    const created = await fetch(`${base}/v1/mdmServers`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify(real ? { data: { type: 'mdmServers', attributes: { serverName: name } } } : { serverName: name }),
+      body: JSON.stringify({ data: { type: 'mdmServers', attributes: { serverName: name } } }),
     });
     await expectStatus(created, 201, 'create');
     const linkId = ((await created.json()) as { data: { id: string } }).data.id;
     t.create = lap();
 
-    const uploaded = await fetch(real ? `${base}/v1/mdmServers/${linkId}/publicKeyCertificate` : `${base}/links/${linkId}/certificate`, {
+    const uploaded = await fetch(`${base}/v1/mdmServers/${linkId}/publicKeyCertificate`, {
       method: 'PUT',
       headers: { ...auth, 'content-type': 'application/x-pem-file' },
       body: pem,
@@ -164,38 +185,26 @@ export class OnboardingDriver {
     await uploaded.arrayBuffer();
     t.certificate = lap();
 
-    const download = await fetch(real ? `${base}/v1/mdmServers/${linkId}/serviceToken` : `${base}/links/${linkId}/token`, { method: 'POST', headers: auth });
+    const download = await fetch(`${base}/v1/mdmServers/${linkId}/serviceToken`, { method: 'POST', headers: auth });
     await expectStatus(download, 200, 'token');
     const p7m = Buffer.from(await download.arrayBuffer());
     const tokenId = download.headers.get('x-service-token-id') ?? '';
     t.token = lap();
 
     // The MDM's own work, not timed: decrypt the token and sign the session request.
-    const secrets: TokenMessage = decryptServiceToken(real ? p7m : this.mdm.sampleP7m, this.mdm.privateKey);
-    const sessionUrl = `${base}/dep/session`;
+    const secrets: TokenMessage = real ? decryptServiceToken(p7m, certificate.privateKey) : decryptServiceToken(this.mdm.sampleP7m, this.mdm.privateKey);
+    const sessionUrl = `${target.mdmUrl}/session`;
     const authorization = depSessionAuthorization(sessionUrl, secrets);
     lap();
 
-    if (real && this.installPath === 'signal' && this.mdm.signalInstalled) {
-      await this.mdm.signalInstalled(linkId, tokenId);
-    } else {
-      const session = await fetch(sessionUrl, { headers: { authorization, ...(real ? {} : { 'x-bench-link': `${linkId}/${tokenId}` }) } });
-      await expectStatus(session, 200, 'session');
-      await session.arrayBuffer();
-    }
+    const session = await fetch(sessionUrl, { headers: { authorization, ...(real ? {} : { 'x-bench-link': `${linkId}/${tokenId}` }) } });
+    await expectStatus(session, 200, 'session');
+    await session.arrayBuffer();
     t.session = lap();
 
-    const activeAt = await this.watcher.wait(real ? linkWorkflowId(linkId) : `noop-${linkId}`, ACTIVATION_DEADLINE_MS);
+    const activeAt = await this.watcher.wait(linkWorkflowId(linkId), ACTIVATION_DEADLINE_MS);
     t.activation = activeAt - mark;
-    return t;
-  }
-
-  /** Is `GET /dep/session` mounted? Unauthenticated it answers 401; an unknown endpoint 404 "No such endpoint.". */
-  async detectInstallPath(apiUrl: string): Promise<InstallPath> {
-    const res = await fetch(`${apiUrl}/dep/session`);
-    const body = await res.text();
-    this.installPath = res.status === 404 && body.includes('No such endpoint') && this.mdm.signalInstalled ? 'signal' : 'dep-session';
-    return this.installPath;
+    return { timings: t, linkId, secrets };
   }
 
   /** `count` onboardings with `concurrency` in flight; bounded by `timeLimitMs`. */

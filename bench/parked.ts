@@ -1,169 +1,116 @@
 /**
- * Part 5: many live link workflows parked on their reminder timers. A worker-only service process
- * (its RSS is its own) runs against a dev server persisting to SQLite; this process starts the
- * lifecycles through the same client calls the API makes (create, certificate, token, installed),
- * with a one-year validity, then waits until every one is ACTIVE and idle on its timer.
- *
- * The dev server's SQLite runs with synchronous=OFF here: this part measures footprint, and fsync on
- * every history write would only make starting 10,000 lifecycles slower (about 4× on this disk).
- * In embedded mode PGlite lives inside the worker process, so its RSS includes the database; the
- * idle RSS (before any workflow) is recorded so the growth due to the workflows can be told apart.
+ * Parked lifecycles: many ACTIVE link workflows waiting on their renewal timers (expiries spread
+ * over the coming year), on the real worker, with the rows onboarding leaves in Postgres. Reports
+ * the worker's memory and what each link costs on disk in Temporal (its SQLite file) and Postgres.
  */
-import { randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { createLinkCommands } from '../api/link-commands';
-import { startDevServer } from '../runtime/dev-server';
-import type { BenchOrg } from './protocol';
-import { ServiceProcess } from './service-process';
-import { mib, pool, sleep, sqliteSize } from './util';
+import fs from 'node:fs';
+import { countActive, startParkedLifecycles, YEAR_DURATIONS } from './lifecycles';
+import type { ServiceStats } from './protocol';
+import type { Stack } from './stack';
+import { mib, sleep, sqliteSize } from './util';
 
 export interface ParkedSettings {
   workflows: number;
   concurrency: number;
-  driveTimeLimitMs: number;
+  startTimeLimitMs: number;
   settleTimeLimitMs: number;
-  tmpDir: string;
-  databaseUrl: string | undefined;
-  certificatesDer: Buffer[];
-  nodeArgs: string[];
-  log: (line: string) => void;
 }
 
 export interface ParkedResult {
   requested: number;
-  /** Lifecycles driven to installation before the time limit. */
   started: number;
-  driveTimeLimitReached: boolean;
-  /** Of those, running and ACTIVE (Postgres and the workflow's search attribute) at the end. */
-  workflows: number;
   failures: number;
   firstFailure?: string;
   startSeconds: number;
-  workflowsStartedPerSecond: number;
+  startsPerSecond: number;
+  /** Running, ACTIVE and taken up by the worker at the end. */
+  workflows: number;
   workerRssMiB: number | null;
   workerPeakRssMiB: number | null;
-  /** The worker process right after it started, before any workflow (PGlite included in embedded mode). */
+  /** The worker right after it started, before any workflow (PGlite and the API included in embedded mode). */
   workerIdleRssMiB: number | null;
   workerHeapUsedMiB: number | null;
-  /** ArrayBuffers outside the JS heap: in embedded mode mostly PGlite's WebAssembly memory. */
   workerExternalMiB: number | null;
-  /** Workflows held in the worker's sticky cache (worker/create-worker.ts maxCachedWorkflows bounds it). */
   workerCachedWorkflows: number | null;
+  /** Growth of the Temporal SQLite file and of the database, per parked link. */
+  temporalBytesPerLink: number | null;
+  postgresBytesPerLink: number | null;
   temporalDiskMiB: number | null;
-  postgresDiskMiB: number | null;
-  postgresKind: 'pglite' | 'postgres';
+  databaseDiskMiB: number | null;
 }
 
-const LINKS_PER_ORG = 200;
-const TASK_QUEUE = 'dms-link';
-const YEAR = { tokenValidity: 'P1Y', reminderOffsets: ['P30D', 'P14D', 'P7D', 'P1D'], installReminderAfter: 'P7D' };
-
-export async function measureParked(settings: ParkedSettings): Promise<ParkedResult> {
-  const { log } = settings;
-  const dbFile = path.join(settings.tmpDir, 'parked', 'temporal.sqlite');
-  const devServer = await startDevServer({ port: 0, dbFile, log, sqlitePragmas: ['synchronous=OFF'] });
-  const service = new ServiceProcess(
-    {
-      temporalAddress: devServer.address,
-      dataDir: path.join(settings.tmpDir, 'parked', 'data'),
-      databaseUrl: settings.databaseUrl,
-      api: false,
-      worker: true,
-      noop: false,
-      logLevel: 'warn',
-    },
-    path.join(settings.tmpDir, 'parked-worker.log'),
-    settings.nodeArgs,
-  );
-  const connection = await Connection.connect({ address: devServer.address });
+export async function measureParked(
+  stack: Stack,
+  settings: ParkedSettings,
+  certificateDer: Buffer,
+  workerIdle: ServiceStats,
+  log: (line: string) => void,
+): Promise<ParkedResult> {
+  const [org] = await stack.api.request({ op: 'createOrgs', count: 1 });
+  if (!org) throw new Error('no organization');
+  const temporalBefore = sqliteSize(stack.temporalDbFile);
+  const dbBefore = (await stack.api.request({ op: 'stats' })).databaseBytes;
+  const links = await stack.api.request({
+    op: 'seedLinks',
+    org,
+    count: settings.workflows,
+    certificateDerBase64: certificateDer.toString('base64'),
+    expiresAt: 'spread',
+    withHistory: true,
+  });
   let peakRss = 0;
-  let sampler: NodeJS.Timeout | undefined;
+  const sampler = setInterval(() => {
+    stack.worker
+      .request({ op: 'stats' }, 10_000)
+      .then((s) => (peakRss = Math.max(peakRss, s.rssBytes)))
+      .catch(() => undefined);
+  }, 2000);
   try {
-    await service.start();
-    const idle = await service.request({ op: 'stats', gc: true });
-    const orgs: BenchOrg[] = await service.request({ op: 'createOrgs', count: Math.ceil(settings.workflows / LINKS_PER_ORG) });
-    const client = new Client({ connection });
-    const commands = createLinkCommands({ client, taskQueue: TASK_QUEUE, durations: YEAR, updateTimeoutMs: 60_000 });
-    const derBase64 = settings.certificatesDer.map((d) => d.toString('base64'));
-    sampler = setInterval(() => {
-      service
-        .request({ op: 'stats' }, 10_000)
-        .then((s) => {
-          peakRss = Math.max(peakRss, s.rssBytes);
-        })
-        .catch(() => undefined);
-    }, 2000);
-
-    let failures = 0;
-    let firstFailure: string | undefined;
-    let started = 0;
-    const t0 = performance.now();
-    let lastReport = Date.now();
-    await pool(
-      Array.from({ length: settings.workflows }, (_, i) => i),
-      settings.concurrency,
-      Date.now() + settings.driveTimeLimitMs,
-      async (i) => {
-        const org = orgs[Math.floor(i / LINKS_PER_ORG)] as BenchOrg;
-        const linkId = randomUUID();
-        const tokenId = randomUUID();
-        try {
-          await commands.create(org.orgId, linkId, { serverName: `Parked ${i}`, serverType: 'MDM', allowReleaseDevices: false, actorUserId: org.userId });
-          await commands.uploadCertificate(linkId, { certificateId: randomUUID(), derBase64: derBase64[i % derBase64.length] ?? '', actorUserId: org.userId });
-          await commands.issueToken(linkId, { tokenId, actorUserId: org.userId });
-          await commands.tokenInstalled(linkId, tokenId);
-          started++;
-        } catch (err) {
-          failures++;
-          firstFailure ??= err instanceof Error ? err.message : String(err);
-        }
-        if (Date.now() - lastReport > 15_000) {
-          lastReport = Date.now();
-          log(`  parked: ${started} of ${settings.workflows} started`);
-        }
-      },
-    );
-    const startSeconds = (performance.now() - t0) / 1000;
-
-    // Settled: every link ACTIVE in Postgres and in the workflow's search attributes.
-    const query = `TaskQueue = "${TASK_QUEUE}" AND ExecutionStatus = "Running" AND DmsLinkState = "ACTIVE"`;
+    log(`  seeded ${links.length} links; starting their parked runs …`);
+    const start = await startParkedLifecycles(stack.client, {
+      taskQueue: 'dms-link',
+      orgId: org.orgId,
+      links,
+      durations: YEAR_DURATIONS,
+      concurrency: settings.concurrency,
+      deadline: Date.now() + settings.startTimeLimitMs,
+    });
+    log(`  started ${start.started} in ${start.seconds} s (${start.perSecond}/s, ${start.failures} failures); waiting for the worker to take them up …`);
     const settleDeadline = Date.now() + settings.settleTimeLimitMs;
-    let running = 0;
     let active = 0;
     for (;;) {
-      active = await service.request({ op: 'countLinks', state: 'ACTIVE' });
-      running = (await client.workflow.count(query)).count;
-      if ((active >= started && running >= started) || Date.now() > settleDeadline) break;
+      active = await countActive(stack.client, 'dms-link', org.orgId);
+      if (active >= start.started || Date.now() > settleDeadline) break;
       await sleep(1000);
     }
-    // Let the worker go idle (sticky caches, activity slots) before reading its memory.
+    // Let the worker go idle (sticky cache, slots) and the disk files settle before reading them.
     await sleep(3000);
-    const stats = await service.request({ op: 'stats', gc: true });
+    const stats = await stack.worker.request({ op: 'stats', gc: true });
+    const dbAfter = (await stack.api.request({ op: 'stats' })).databaseBytes;
+    const temporalAfter = sqliteSize(stack.temporalDbFile);
     peakRss = Math.max(peakRss, stats.rssBytes);
+    const per = (before: number | null, after: number | null) =>
+      before === null || after === null || start.started === 0 ? null : Math.round((after - before) / start.started);
     return {
       requested: settings.workflows,
-      started,
-      driveTimeLimitReached: started + failures < settings.workflows,
-      workflows: Math.min(running, active),
-      failures,
-      ...(firstFailure ? { firstFailure } : {}),
-      startSeconds: Math.round(startSeconds * 10) / 10,
-      workflowsStartedPerSecond: Math.round((started / startSeconds) * 10) / 10,
+      started: start.started,
+      failures: start.failures,
+      ...(start.firstFailure ? { firstFailure: start.firstFailure } : {}),
+      startSeconds: start.seconds,
+      startsPerSecond: start.perSecond,
+      workflows: active,
       workerRssMiB: mib(stats.rssBytes),
       workerPeakRssMiB: mib(peakRss),
-      workerIdleRssMiB: mib(idle.rssBytes),
+      workerIdleRssMiB: mib(workerIdle.rssBytes),
       workerHeapUsedMiB: mib(stats.heapUsedBytes),
       workerExternalMiB: mib(stats.externalBytes),
       workerCachedWorkflows: stats.cachedWorkflows,
-      temporalDiskMiB: mib(sqliteSize(dbFile)),
-      postgresDiskMiB: mib(stats.databaseBytes),
-      postgresKind: settings.databaseUrl ? 'postgres' : 'pglite',
+      temporalBytesPerLink: per(temporalBefore, temporalAfter),
+      postgresBytesPerLink: per(dbBefore, dbAfter),
+      temporalDiskMiB: fs.existsSync(stack.temporalDbFile) ? mib(temporalAfter) : null,
+      databaseDiskMiB: mib(dbAfter),
     };
   } finally {
-    if (sampler) clearInterval(sampler);
-    await service.stop().catch(() => undefined);
-    await connection.close().catch(() => undefined);
-    await devServer.stop();
+    clearInterval(sampler);
   }
 }

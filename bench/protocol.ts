@@ -1,14 +1,21 @@
-/** Messages between the bench (parent) and the service under test (bench/service.ts, a child process). */
+/** Messages between the bench (parent) and the processes under test (bench/service.ts, child processes). */
+
+/** What one process runs. Production shape: api and worker apart; embedded (PGlite): both in one. */
+export interface ServiceRoles {
+  api: boolean;
+  worker: boolean;
+  /** The ceiling's HTTP fronts (bench/ceiling.ts): admin onboarding routes and no-op MDM-facing routes. */
+  ceilingApi: boolean;
+  /** The ceiling worker: the real workflow bundle, no-op activities under the real names. */
+  ceilingWorker: boolean;
+}
 
 export interface ServiceSettings {
+  roles: ServiceRoles;
   temporalAddress: string;
   dataDir: string;
   /** A bench database on a Postgres server; PGlite in dataDir when absent. */
   databaseUrl?: string | undefined;
-  api: boolean;
-  worker: boolean;
-  /** Also run the ceiling (bench/noop-app.ts) in this process. */
-  noop: boolean;
   logLevel: string;
 }
 
@@ -22,15 +29,49 @@ export interface ServiceStats {
   rssBytes: number;
   heapUsedBytes: number;
   externalBytes: number;
+  /** pg_database_size, or the PGlite directory; null in a process without a database. */
   databaseBytes: number | null;
   /** Workflow executions in the worker's sticky cache (null without a worker). */
   cachedWorkflows: number | null;
 }
 
+/** A link written straight into Postgres as onboarding and installation leave it. */
+export interface SeededLink {
+  linkId: string;
+  tokenId: string;
+  certificateId: string;
+  serverName: string;
+  issuedAtMs: number;
+  expiresAtMs: number;
+}
+
+export interface SeedRequest {
+  org: BenchOrg;
+  count: number;
+  certificateDerBase64: string;
+  /** 'spread': expiries spread over the next year (the list reads); a number: every token expires then. */
+  expiresAt: 'spread' | number;
+  /** Also the audit events and the TOKEN_INSTALLED notification a real onboarding writes (footprint). */
+  withHistory: boolean;
+}
+
+export interface ReminderCount {
+  /** Links with at least one renewal reminder recorded. */
+  links: number;
+  /** Reminders recorded in all. */
+  recorded: number;
+  /** Links with more than one. */
+  doubled: number;
+  /** When the last one was recorded (ms since the epoch), null if none. */
+  lastAtMs: number | null;
+}
+
 export type ServiceRequest =
   | { op: 'createOrgs'; count: number }
-  | { op: 'seedLinks'; org: BenchOrg; count: number; certificateDerBase64: string }
+  | ({ op: 'seedLinks' } & SeedRequest)
   | { op: 'countLinks'; state: string }
+  | { op: 'reminders'; orgId: string }
+  | { op: 'ceilingReminders' }
   /** gc: collect garbage first (comparable samples); the periodic peak sampler leaves it off. */
   | { op: 'stats'; gc?: boolean }
   | { op: 'stop' };
@@ -38,14 +79,21 @@ export type ServiceRequest =
 export type ServiceReply<R extends ServiceRequest['op']> = R extends 'createOrgs'
   ? BenchOrg[]
   : R extends 'seedLinks'
-    ? string[]
+    ? SeededLink[]
     : R extends 'countLinks'
       ? number
-      : R extends 'stats'
-        ? ServiceStats
-        : null;
+      : R extends 'reminders' | 'ceilingReminders'
+        ? ReminderCount
+        : R extends 'stats'
+          ? ServiceStats
+          : null;
 
 export type ToService = { id: number } & ServiceRequest;
-export type FromService =
-  | { type: 'ready'; apiUrl: string | null; noopUrl: string | null }
-  | { type: 'reply'; id: number; result?: unknown; error?: string };
+export interface ServiceUrls {
+  apiUrl: string | null;
+  /** The MDM-facing origin: its own listener when the build has one, else the /dep alias on the API. */
+  mdmUrl: string | null;
+  ceilingApiUrl: string | null;
+  ceilingMdmUrl: string | null;
+}
+export type FromService = ({ type: 'ready' } & ServiceUrls) | { type: 'reply'; id: number; result?: unknown; error?: string };

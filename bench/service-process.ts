@@ -1,14 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { FromService, ServiceReply, ServiceRequest, ServiceSettings } from './protocol';
+import type { FromService, ServiceReply, ServiceRequest, ServiceSettings, ServiceUrls } from './protocol';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** The parent's handle on bench/service.ts: spawn, wait until ready, ask, stop. */
+/** The parent's handle on one bench/service.ts process: spawn, wait until ready, ask, stop. */
 export class ServiceProcess {
-  apiUrl = '';
-  noopUrl = '';
+  urls: ServiceUrls = { apiUrl: null, mdmUrl: null, ceilingApiUrl: null, ceilingMdmUrl: null };
   private child: ChildProcess | undefined;
   private nextId = 1;
   private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -55,8 +54,8 @@ export class ServiceProcess {
         if (message.type !== 'ready') return;
         clearTimeout(timer);
         child.off('exit', onExit);
-        this.apiUrl = message.apiUrl ?? '';
-        this.noopUrl = message.noopUrl ?? '';
+        const { type: _type, ...urls } = message;
+        this.urls = urls;
         resolve();
       });
     });

@@ -1,24 +1,27 @@
 /**
- * The service under test, as its own process: runtime/services.ts startServices exactly as
- * `npm start` wires it (API and/or worker, Postgres or PGlite), plus — when asked — the ceiling
- * (bench/noop-app.ts). The bench drives it over HTTP from another process; this IPC channel only
- * creates fixtures (organizations, seeded rows) and reports memory, never on the measured path.
+ * One process under test, as its own process: runtime/services.ts startServices exactly as
+ * `npm run api` / `npm run worker` / `npm start` wire it (Postgres or PGlite), and/or the ceiling
+ * (bench/ceiling.ts). The bench drives it over HTTP and Temporal from another process; this IPC
+ * channel only creates fixtures (organizations, seeded rows), counts results and reports memory,
+ * never on a measured path.
  */
 import 'reflect-metadata';
-import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { count, eq, sql } from 'drizzle-orm';
+import type { Db } from '../db/client';
 import { createOrganizationWithAdmin } from '../db/identity';
-import { certificates, links, serviceTokens } from '../db/schema';
-import { parsePublicKeyCertificate } from '../domain/certificate';
+import { links } from '../db/schema';
 import { SecretBox } from '../domain/secret-box';
-import { loadConfig } from '../runtime/config';
+import { lifecycleDurations, loadConfig } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
 import { loadSecretsKey } from '../runtime/secrets-key';
 import { startServices, type Services } from '../runtime/services';
-import { startNoopStack, type NoopStack } from './noop-app';
+import { ceilingAdminApp, ceilingMdmApp, createCeilingWorker, listen, newCeilingCounters } from './ceiling';
+import type { BenchOrg, FromService, ReminderCount, ServiceRequest, ServiceSettings, ServiceStats, ToService } from './protocol';
+import { reminderCount, seedLinks } from './seed';
 import { directorySize } from './util';
-import type { BenchOrg, FromService, ServiceRequest, ServiceSettings, ServiceStats, ToService } from './protocol';
 
 const settings = JSON.parse(process.env.BENCH_SERVICE ?? '{}') as ServiceSettings;
 
@@ -27,10 +30,12 @@ function send(message: FromService): void {
 }
 
 async function main(): Promise<void> {
+  const { roles } = settings;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATA_DIR: settings.dataDir,
     PORT: '0',
+    DEP_PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: settings.logLevel,
     DATABASE_URL: settings.databaseUrl ?? '',
@@ -38,32 +43,89 @@ async function main(): Promise<void> {
   };
   const config = loadConfig(env);
   const logger = createLogger(config.LOG_LEVEL);
-  const services: Services = await startServices(config, settings.temporalAddress, logger, { api: settings.api, worker: settings.worker });
-  const noop: NoopStack | undefined = settings.noop ? await startNoopStack(settings.temporalAddress, config.TEMPORAL_NAMESPACE) : undefined;
-  const db = services.database.db;
+  const stops: Array<() => Promise<void>> = [];
+  const serving = roles.api || roles.worker;
+  const services: Services | undefined = serving
+    ? await startServices(config, settings.temporalAddress, logger, { api: roles.api, worker: roles.worker })
+    : undefined;
+  const db = services?.database.db;
   const secretBox = new SecretBox(loadSecretsKey(config));
+
+  const counters = newCeilingCounters();
+  let ceilingWorker: Worker | undefined;
+  if (roles.ceilingWorker) {
+    const nativeConnection = await NativeConnection.connect({ address: settings.temporalAddress });
+    const worker = await createCeilingWorker({
+      connection: nativeConnection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      // The same settings as runtime/services.ts gives the real worker.
+      maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+      secretBox,
+      counters,
+    });
+    ceilingWorker = worker;
+    const run = worker.run();
+    stops.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await run;
+      await nativeConnection.close();
+    });
+  }
+  let ceilingApiUrl: string | null = null;
+  let ceilingMdmUrl: string | null = null;
+  if (roles.ceilingApi) {
+    const connection = await Connection.connect({ address: settings.temporalAddress });
+    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const durations = lifecycleDurations(config);
+    const admin = await listen(ceilingAdminApp(client, durations));
+    const mdm = await listen(ceilingMdmApp(client, durations, logger));
+    ceilingApiUrl = admin.url;
+    ceilingMdmUrl = mdm.url;
+    stops.push(async () => {
+      await admin.close();
+      await mdm.close();
+      await connection.close();
+    });
+  }
+  if (services) stops.push(() => services.stop());
+
+  function requireDb(): Db {
+    if (!db) throw new Error('this bench process has no database');
+    return db;
+  }
 
   async function handle(request: ServiceRequest): Promise<unknown> {
     switch (request.op) {
       case 'createOrgs': {
         const orgs: BenchOrg[] = [];
         for (let i = 0; i < request.count; i++) {
-          const suffix = randomBytes(4).toString('hex');
-          orgs.push(await createOrganizationWithAdmin(db, { name: `Bench ${suffix}`, adminName: 'Bench Admin', adminEmail: `bench-${suffix}@example.test` }));
+          const suffix = Math.random().toString(16).slice(2, 10);
+          orgs.push(await createOrganizationWithAdmin(requireDb(), { name: `Bench ${suffix}`, adminName: 'Bench Admin', adminEmail: `bench-${suffix}@example.test` }));
         }
         return orgs;
       }
       case 'seedLinks':
-        return seedLinks(request.org, request.count, Buffer.from(request.certificateDerBase64, 'base64'));
+        return seedLinks(requireDb(), secretBox, request);
       case 'countLinks': {
-        const [row] = await db.select({ n: count() }).from(links).where(eq(links.linkState, request.state));
+        const [row] = await requireDb().select({ n: count() }).from(links).where(eq(links.linkState, request.state));
         return row?.n ?? 0;
+      }
+      case 'reminders':
+        return reminderCount(requireDb(), request.orgId);
+      case 'ceilingReminders': {
+        const values = [...counters.reminders.values()];
+        const result: ReminderCount = {
+          links: values.length,
+          recorded: values.reduce((s, v) => s + v, 0),
+          doubled: values.filter((v) => v > 1).length,
+          lastAtMs: counters.lastReminderAt,
+        };
+        return result;
       }
       case 'stats':
         return stats(request.gc ?? false);
       case 'stop':
-        await noop?.stop();
-        await services.stop();
+        for (const stop of stops) await stop();
         return null;
     }
   }
@@ -72,93 +134,16 @@ async function main(): Promise<void> {
     // A full collection first (the bench starts this process with --expose-gc), so RSS is comparable between samples.
     if (gc) (globalThis as { gc?: () => void }).gc?.();
     const memory = process.memoryUsage();
-    let databaseBytes: number | null;
-    if (services.database.kind === 'postgres') {
+    let databaseBytes: number | null = null;
+    if (services?.database.kind === 'postgres' && db) {
       const result = (await db.execute(sql`select pg_database_size(current_database())::bigint as size`)) as unknown as Array<{ size: string | number }>;
       databaseBytes = Number(result[0]?.size ?? 0);
-    } else {
+    } else if (services) {
       databaseBytes = directorySize(path.join(config.DATA_DIR, 'pglite'));
     }
-    const cachedWorkflows = services.worker ? services.worker.getStatus().numCachedWorkflows : null;
+    const worker = services?.worker ?? ceilingWorker;
+    const cachedWorkflows = worker ? worker.getStatus().numCachedWorkflows : null;
     return { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external, databaseBytes, cachedWorkflows };
-  }
-
-  /**
-   * Rows as the activities would have written them after onboarding and installation, for one
-   * organization, straight through Drizzle in batches (workflows would take far too long). The
-   * certificate limit is an activity rule and does not apply to fixtures.
-   */
-  async function seedLinks(org: BenchOrg, total: number, der: Buffer): Promise<string[]> {
-    const parsed = parsePublicKeyCertificate(der, new Date());
-    const ids: string[] = [];
-    const base = Date.now() - 400 * 86_400_000;
-    const batch = 500;
-    for (let start = 0; start < total; start += batch) {
-      const linkRows: Array<typeof links.$inferInsert> = [];
-      const certificateRows: Array<typeof certificates.$inferInsert> = [];
-      const tokenRows: Array<typeof serviceTokens.$inferInsert> = [];
-      for (let i = start; i < Math.min(total, start + batch); i++) {
-        const id = randomUUID();
-        const certificateId = randomUUID();
-        const tokenId = randomUUID();
-        const createdAt = new Date(base + i * 1000);
-        const issuedAt = new Date(createdAt.getTime() + 3_600_000 + ((i * 7919) % 300) * 86_400_000);
-        const expiresAt = new Date(issuedAt.getTime() + 365 * 86_400_000);
-        const name = `Bench MDM ${String(i).padStart(5, '0')}`;
-        ids.push(id);
-        linkRows.push({
-          id,
-          orgId: org.orgId,
-          serverName: name,
-          nameKey: name.toLowerCase(),
-          serverType: 'MDM',
-          allowReleaseDevices: i % 3 === 0,
-          linkState: 'ACTIVE',
-          certificateId,
-          tokenId,
-          createdBy: org.userId,
-          createdAt,
-          updatedAt: issuedAt,
-        });
-        certificateRows.push({
-          id: certificateId,
-          linkId: id,
-          orgId: org.orgId,
-          der: parsed.der,
-          fingerprintSha256: parsed.fingerprintSha256,
-          subject: parsed.subject,
-          issuer: parsed.issuer,
-          serialNumber: parsed.serialNumberHex,
-          notBefore: parsed.notBefore,
-          notAfter: parsed.notAfter,
-          keyBits: parsed.keyBits,
-          uploadedBy: org.userId,
-          uploadedAt: createdAt,
-        });
-        tokenRows.push({
-          id: tokenId,
-          linkId: id,
-          orgId: org.orgId,
-          certificateId,
-          consumerKey: `CK_${randomBytes(64).toString('hex')}`,
-          accessToken: `AT_${randomBytes(64).toString('hex')}`,
-          consumerSecretEnc: secretBox.seal(`CS_${randomBytes(64).toString('hex')}`),
-          accessSecretEnc: secretBox.seal(`AS_${randomBytes(64).toString('hex')}`),
-          issuedAt,
-          expiresAt,
-          downloadedBy: org.userId,
-          installedAt: new Date(issuedAt.getTime() + 600_000),
-          status: 'ACTIVE',
-        });
-      }
-      await db.transaction(async (tx) => {
-        await tx.insert(links).values(linkRows);
-        await tx.insert(certificates).values(certificateRows);
-        await tx.insert(serviceTokens).values(tokenRows);
-      });
-    }
-    await db.execute(sql`analyze`);
-    return ids;
   }
 
   process.on('message', (message: ToService) => {
@@ -171,7 +156,14 @@ async function main(): Promise<void> {
       (err: unknown) => send({ type: 'reply', id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
     );
   });
-  send({ type: 'ready', apiUrl: services.apiUrl ?? null, noopUrl: noop?.url ?? null });
+  const apiUrl = services?.apiUrl ?? null;
+  send({ type: 'ready', apiUrl, mdmUrl: mdmOrigin(services, apiUrl), ceilingApiUrl, ceilingMdmUrl });
+}
+
+/** The MDM-facing origin: its own listener when startServices reports one, else the /dep alias. */
+function mdmOrigin(services: Services | undefined, apiUrl: string | null): string | null {
+  const own = (services as { mdmUrl?: string; depUrl?: string } | undefined) ?? {};
+  return own.mdmUrl ?? own.depUrl ?? (apiUrl ? `${apiUrl}/dep` : null);
 }
 
 // The bench owns this process: if it goes away, so does the service.

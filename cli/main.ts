@@ -4,6 +4,7 @@ import { recordAudit } from '../db/audit';
 import { openDatabase, type Database } from '../db/client';
 import { createOrganizationWithAdmin } from '../db/identity';
 import { revokeApiKeyByPrefix } from '../db/users';
+import { publishTerms, TermsVersionTaken } from '../db/terms';
 import { isEmailAddress } from '../domain/email';
 import { ConfigError, loadConfig } from '../runtime/config';
 
@@ -17,6 +18,11 @@ Commands:
 
   revoke-api-key --prefix <prefix>
       Revokes the one live API key starting with <prefix> (as listed by GET /v1/users/{id}/apiKeys).
+
+  publish-terms --version <version> --title <title> --url <https URL of the full text>
+      Publishes new terms and conditions. From now on every organization's MDM services get
+      403 T_C_NOT_SIGNED until one of its Administrators accepts them
+      (console, or POST /v1/terms/{id}/acceptance).
 
 The database is DATABASE_URL when set, otherwise the embedded PGlite database in DATA_DIR (./data).
 `;
@@ -96,6 +102,26 @@ async function revokeApiKey(args: string[]): Promise<void> {
   say(`API key ${prefix}… revoked${result.revoked ? ` (id ${result.revoked.id})` : ''}.`);
 }
 
+async function publishTermsCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { version: { type: 'string' }, title: { type: 'string' }, url: { type: 'string' } }, strict: true });
+  const version = required(values, 'version');
+  const title = required(values, 'title');
+  const url = required(values, 'url');
+  if (version.length > 100) throw new UsageError('--version must be at most 100 characters.');
+  if (title.length > 300) throw new UsageError('--title must be at most 300 characters.');
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new UsageError(`--url "${url}" is not an http(s) URL.`);
+  const published = await withDatabase(async ({ db }) => {
+    try {
+      return await publishTerms(db, { version, title, url });
+    } catch (err) {
+      if (err instanceof TermsVersionTaken) throw new UsageError(err.message);
+      throw err;
+    }
+  });
+  say(`Terms "${title}" (version ${version}) published: ${published.terms.id}`);
+  say(`${published.orgIds.length} organization(s) must accept them; until then their MDM services get 403 T_C_NOT_SIGNED.`);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -105,6 +131,9 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       case 'revoke-api-key':
         await revokeApiKey(rest);
+        return 0;
+      case 'publish-terms':
+        await publishTermsCommand(rest);
         return 0;
       case undefined:
       case 'help':

@@ -100,13 +100,15 @@ export const NO_TOKEN_CURSOR_KEY = 8.64e15;
 
 export async function listLinkViews(db: Db, orgId: string, options: ListOptions): Promise<LinkView[]> {
   const conditions: SQL[] = [eq(links.orgId, orgId), isNull(links.deletedAt)];
+  // The current token's expiry as kept on the link (links_org_token_expiry_live indexes exactly this),
+  // so neither the filter nor the sort has to join and sort every link of the organization.
+  const expiry = sql<Date>`coalesce(${links.tokenExpiresAt}, 'infinity'::timestamptz)`;
   if (options.expiringWithinDays !== undefined) {
     const until = new Date(options.now.getTime() + options.expiringWithinDays * 86_400_000);
-    conditions.push(lte(serviceTokens.expiresAt, until), eq(serviceTokens.status, 'ACTIVE'));
+    conditions.push(lte(expiry, timestampParam(until.getTime())), eq(serviceTokens.status, 'ACTIVE'));
   }
   if (options.sort === 'tokenExpiry') {
     // Links without a token sort last; the cursor key for them is NO_TOKEN_CURSOR_KEY, read back as infinity.
-    const expiry = sql<Date>`coalesce(${serviceTokens.expiresAt}, 'infinity'::timestamptz)`;
     if (options.after) {
       const at = options.after.key >= NO_TOKEN_CURSOR_KEY ? sql`'infinity'::timestamptz` : timestampParam(options.after.key);
       conditions.push(or(gt(expiry, at), and(eq(expiry, at), gt(links.id, options.after.id))) as SQL);

@@ -1,11 +1,11 @@
 /**
- * Refusals of the MDM-facing endpoints under /dep, in the formats MDM clients already branch on.
+ * Refusals of the MDM-facing endpoints (the DEP origin, and its /dep alias), in the formats MDM clients already branch on.
  *
  * Two formats, as Apple's device enrollment service uses them:
- * - `GET /dep/session` refusals are JSON `{ "code": "<code>", "message": "<text>" }`. The codes are
+ * - `GET /session` refusals are JSON `{ "code": "<code>", "message": "<text>" }`. The codes are
  *   the OAuth Problem Reporting names Apple answers with (signature_invalid, token_rejected,
  *   token_expired); a client that only looks for the code anywhere in the body works too.
- * - Every other /dep endpoint answers a dead session with status 401 and the plain-text body
+ * - Every other endpoint answers a dead session with status 401 and the plain-text body
  *   `UNAUTHORIZED`, and a live session calling something it may not use with 403 `ACCESS_DENIED`.
  *
  * | status | code                        | when                                                                |
@@ -16,6 +16,7 @@
  * | 401    | `token_rejected`            | unknown consumer key, access token mismatch, superseded or revoked token, deleted link |
  * | 401    | `signature_invalid`         | bad signature; stale timestamp; nonce already used within the window |
  * | 401    | `token_expired`             | the token is EXPIRED, or its expiry has passed before the workflow marked it |
+ * | 403    | `T_C_NOT_SIGNED`            | a valid token of an organization that has not accepted the current terms |
  *
  * DESIGN names no code for a reused nonce or a stale timestamp; both mean "this signed request is
  * not acceptable", so they answer `signature_invalid`. The audit detail keeps the finer `reason`.
@@ -28,7 +29,8 @@ export type DepSessionRefusalCode =
   | 'signature_method_rejected'
   | 'signature_invalid'
   | 'token_rejected'
-  | 'token_expired';
+  | 'token_expired'
+  | 'T_C_NOT_SIGNED';
 
 /** The finer cause, for the audit trail and logs only (never sent to the client). */
 export type DepSessionRefusalReason =
@@ -42,7 +44,8 @@ export type DepSessionRefusalReason =
   | 'token_superseded'
   | 'token_revoked'
   | 'link_deleted'
-  | 'token_expired';
+  | 'token_expired'
+  | 'terms_not_accepted';
 
 const STATUS: Record<DepSessionRefusalCode, number> = {
   parameter_absent: 400,
@@ -51,6 +54,7 @@ const STATUS: Record<DepSessionRefusalCode, number> = {
   signature_invalid: 401,
   token_rejected: 401,
   token_expired: 401,
+  T_C_NOT_SIGNED: 403,
 };
 
 const MESSAGES: Record<DepSessionRefusalReason, string> = {
@@ -78,9 +82,10 @@ const MESSAGES: Record<DepSessionRefusalReason, string> = {
   token_revoked: 'The service token was revoked; download a new token.',
   link_deleted: 'The service token was revoked; download a new token.',
   token_expired: 'The service token has expired; download a new token.',
+  terms_not_accepted: 'The organization has not accepted the current terms and conditions; an Administrator must accept them.',
 };
 
-/** A refused /dep/session request: `code` goes to the client, `reason` to the audit trail. */
+/** A refused /session request: `code` goes to the client, `reason` to the audit trail. */
 export class DepSessionRefusal extends Error {
   readonly code: DepSessionRefusalCode;
   readonly reason: DepSessionRefusalReason;
@@ -112,10 +117,6 @@ export function refusalForHeaderError(err: OAuthHeaderError): DepSessionRefusal 
       return new DepSessionRefusal('parameter_rejected', reason);
   }
 }
-
-/** Plain-text bodies of the endpoints that take a session (Apple answers these as bare codes). */
-export const DEP_UNAUTHORIZED = 'UNAUTHORIZED';
-export const DEP_ACCESS_DENIED = 'ACCESS_DENIED';
 
 const CONSUMER_KEY_HINT = /(?:^|[\s,])oauth_consumer_key\s{0,8}=\s{0,8}"([A-Za-z0-9._~-]{1,200})"/;
 

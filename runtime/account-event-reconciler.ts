@@ -3,13 +3,14 @@ import { DEFAULT_ACCOUNT_EVENT_PAGING } from '../api/account-event-commands';
 import { ensureAccountEventReconcileSchedule } from '../worker/account-event-reconcile-schedule';
 import { accountEventReconcileIntervalMs, type Config } from './config';
 import type { Logger } from './logger';
+import { temporalConnectionOptions } from './temporal-tls';
 
 /**
  * Makes sure the account-event reconciler's Schedule exists (each worker replica asks; one Schedule
  * results). Events younger than 30 s are left to the API that is starting them.
  */
 export async function startAccountEventReconciler(config: Config, temporalAddress: string, logger: Logger): Promise<void> {
-  const connection = await Connection.connect({ address: temporalAddress });
+  const connection = await Connection.connect(temporalConnectionOptions(config, temporalAddress));
   try {
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const outcome = await ensureAccountEventReconcileSchedule(client, {

@@ -2,6 +2,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { NotificationDeliveryConfig } from '../activities/notifications';
 import { addDuration, isValidIsoDuration } from '../domain/durations';
+import { DEFAULT_RETENTION_POLICY, type RetentionPolicy } from '../domain/retention';
+import { checkTemporalTls, temporalTlsFields } from './temporal-tls';
 
 const isoDuration = (name: string) =>
   z.string().trim().refine(isValidIsoDuration, { message: `${name} must be a positive ISO 8601 duration such as P1Y or PT30S` });
@@ -14,6 +16,10 @@ const port = z.coerce.number().int().min(0).max(65535);
 const schema = z.object({
   PORT: port.default(3000),
   HOST: z.string().default('127.0.0.1'),
+  /** The MDM-facing service's own listener (Apple's paths at its root); 0 picks a free port. */
+  DEP_PORT: port.default(3001),
+  /** Its interface; unset → HOST. */
+  DEP_HOST: z.string().optional(),
   DATA_DIR: z.string().default('./data'),
   DATABASE_URL: z
     .string()
@@ -25,6 +31,9 @@ const schema = z.object({
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_CLI_PATH: z.string().optional(),
+  ...temporalTlsFields,
+  /** A prebundled workflow bundle (`npm run build`); see runtime/workflow-bundle.ts. */
+  WORKFLOW_BUNDLE_PATH: z.string().trim().min(1).optional(),
   TOKEN_VALIDITY: isoDuration('TOKEN_VALIDITY').default('P1Y'),
   REMINDER_OFFSETS: z
     .string()
@@ -42,7 +51,19 @@ const schema = z.object({
   /** How long an Idempotency-Key stays bound to its request (README "Idempotency-Key"). */
   IDEMPOTENCY_KEY_TTL: isoDuration('IDEMPOTENCY_KEY_TTL').default('PT24H'),
   OAUTH_TIMESTAMP_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
-  /** The URL MDM clients use to reach this service (e.g. https://mdm.example.com/apple), when a proxy rewrites it. */
+  /**
+   * The DEP origin as MDM clients reach it (their "base URL", e.g. https://dep.example.com) when a
+   * proxy rewrites it: GET /session signatures are checked against it.
+   */
+  PUBLIC_DEP_BASE_URL: z
+    .string()
+    .trim()
+    .refine((v) => /^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/i.test(v), {
+      message: 'PUBLIC_DEP_BASE_URL must be an absolute http(s) URL without query, such as https://dep.example.com',
+    })
+    .transform((v) => v.replace(/\/+$/, ''))
+    .optional(),
+  /** The admin port's public URL, only for the /dep alias (signatures of PUBLIC_BASE_URL/dep/session). */
   PUBLIC_BASE_URL: z
     .string()
     .trim()
@@ -68,6 +89,18 @@ const schema = z.object({
     .refine((v) => /^smtps?:\/\/[^/\s]+/i.test(v), { message: 'SMTP_URL must look like smtp://user:password@mail.example.com:587 or smtps://…:465' })
     .optional(),
   SMTP_FROM: z.string().trim().min(3).default('dms-link <dms-link@localhost>'),
+  /** Refused admin API authentications per source address / per key prefix and window, then 429. */
+  ADMIN_AUTH_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
+  ADMIN_AUTH_FAILURES_PER_KEY: z.coerce.number().int().min(1).default(10),
+  /** Refused MDM-facing /session attempts per source address / per consumer key and window, then 429. */
+  DEP_SESSION_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(100),
+  DEP_SESSION_FAILURES_PER_KEY: z.coerce.number().int().min(1).default(20),
+  AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** Retention (README "Security"): how often the dms-retention schedule runs and what it keeps. */
+  RETENTION_INTERVAL: isoDuration('RETENTION_INTERVAL').default('PT1H'),
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).default(400),
+  NOTIFICATION_RETENTION_DAYS: z.coerce.number().int().min(1).default(90),
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   WEBHOOK_RETRY_INITIAL_INTERVAL: isoDuration('WEBHOOK_RETRY_INITIAL_INTERVAL').default('PT30S'),
   WEBHOOK_RETRY_MAX_INTERVAL: isoDuration('WEBHOOK_RETRY_MAX_INTERVAL').default('PT1H'),
@@ -78,7 +111,14 @@ const schema = z.object({
     .enum(['true', 'false', '1', '0'], { error: 'WEBHOOK_ALLOW_PRIVATE_NETWORKS must be true or false' })
     .transform((v) => v === 'true' || v === '1')
     .default(false),
-});
+  // People's accounts (issue 17): console sessions and OpenID Connect single sign-on.
+  SESSION_IDLE_TIMEOUT: isoDuration('SESSION_IDLE_TIMEOUT').default('PT30M'),
+  SESSION_ABSOLUTE_TIMEOUT: isoDuration('SESSION_ABSOLUTE_TIMEOUT').default('PT12H'),
+  OIDC_ISSUER: z.url({ error: 'OIDC_ISSUER must be the provider\'s issuer URL, e.g. https://login.example.com' }).optional(),
+  OIDC_CLIENT_ID: z.string().min(1).optional(),
+  OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  OIDC_DISPLAY_NAME: z.string().min(1).max(60).default('single sign-on'),
+}).superRefine(checkTemporalTls);
 
 export type Config = Omit<z.infer<typeof schema>, 'DATA_DIR'> & { DATA_DIR: string };
 
@@ -143,5 +183,19 @@ export function notificationDelivery(config: Config): NotificationDeliveryConfig
     webhookTimeoutMs: durationMs(config.WEBHOOK_TIMEOUT),
     allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
     smtp: config.SMTP_URL ? { url: config.SMTP_URL, from: config.SMTP_FROM } : undefined,
+  };
+}
+
+/** The retention workflow's input and schedule interval. */
+export function retentionSetup(config: Config): { every: number; policy: RetentionPolicy } {
+  return {
+    every: durationMs(config.RETENTION_INTERVAL),
+    policy: {
+      ...DEFAULT_RETENTION_POLICY,
+      oauthTimestampWindowSeconds: config.OAUTH_TIMESTAMP_WINDOW_SECONDS,
+      auditRetentionDays: config.AUDIT_RETENTION_DAYS,
+      notificationRetentionDays: config.NOTIFICATION_RETENTION_DAYS,
+      batchSize: config.RETENTION_BATCH_SIZE,
+    },
   };
 }

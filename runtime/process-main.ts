@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
 import { ensureSearchAttributes } from './search-attributes';
 import { startServices, type ServiceRoles } from './services';
+import { temporalConnectionOptions } from './temporal-tls';
 
 /** Entry of the production processes (`npm run api`, `npm run worker`) against an existing cluster. */
 export async function runProcess(roles: ServiceRoles): Promise<void> {
@@ -12,7 +13,7 @@ export async function runProcess(roles: ServiceRoles): Promise<void> {
     const logger = createLogger(config.LOG_LEVEL);
     const address = config.TEMPORAL_ADDRESS ?? 'localhost:7233';
     if (roles.worker) {
-      const connection = await Connection.connect({ address });
+      const connection = await Connection.connect(temporalConnectionOptions(config, address));
       const added = await ensureSearchAttributes(connection, config.TEMPORAL_NAMESPACE).catch((err: Error) => {
         logger.warn({ err: { message: err.message } }, 'could not register search attributes; register them with the operator CLI (README)');
         return [];
@@ -20,9 +21,9 @@ export async function runProcess(roles: ServiceRoles): Promise<void> {
       if (added.length) logger.info({ added }, 'registered search attributes');
       await connection.close();
     }
-    const services = await startServices(config, address, logger, roles);
+    const services = await startServices(config, address, logger, { mode: 'production', ...roles });
     if (roles.api) await ensureBootstrapAdmin(services.database.db, config.BOOTSTRAP_ADMIN_API_KEY);
-    logger.info({ roles, apiUrl: services.apiUrl, temporal: address, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TASK_QUEUE }, 'started');
+    logger.info({ roles, apiUrl: services.apiUrl, depUrl: services.depUrl, temporal: address, temporalTls: Boolean(temporalConnectionOptions(config, address).tls), namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TASK_QUEUE }, 'started');
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'stopping');
       services.stop().then(

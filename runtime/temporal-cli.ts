@@ -1,7 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { findGo, goInstall } from './go-install';
 
 /** The newest Temporal CLI release that `go install` accepts (later tags carry `replace` directives). */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -44,50 +45,13 @@ export async function resolveTemporalCli(
   if (fromPath) return { kind: 'path', path: fromPath, source: 'PATH' };
   const cached = path.join(temporalCliCacheDir(), 'temporal');
   if (fs.existsSync(cached)) return { kind: 'path', path: cached, source: 'cache' };
-  const go = onPath('go') ?? (fs.existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  const go = findGo(env);
   if (go) {
-    await buildWithGo(go, log);
+    await goInstall(go, { packages: [`github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], dir: temporalCliCacheDir(), what: `the Temporal CLI ${TEMPORAL_CLI_VERSION}` }, log);
     return { kind: 'path', path: cached, source: 'built with go install' };
   }
   log('Temporal CLI not found and Go is not installed: using the Temporal SDK download (needs internet).');
   return { kind: 'sdk-download' };
-}
-
-async function buildWithGo(go: string, log: (line: string) => void): Promise<void> {
-  const dir = temporalCliCacheDir();
-  fs.mkdirSync(dir, { recursive: true });
-  // Build into a temp dir and rename, so an interrupted build never leaves a half binary in the cache.
-  const staging = fs.mkdtempSync(path.join(dir, '.build-'));
-  log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with go install (one time, takes a few minutes)…`);
-  const started = Date.now();
-  const ticker = setInterval(() => log(`  …still building (${Math.round((Date.now() - started) / 1000)} s)`), 15_000);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(go, ['install', '-v', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
-        env: { ...process.env, GOBIN: staging, GOFLAGS: process.env.GOFLAGS ?? '-mod=mod' },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let packages = 0;
-      let tail = '';
-      child.stderr.on('data', (chunk: Buffer) => {
-        const text = chunk.toString();
-        tail = (tail + text).slice(-4000);
-        packages += text.split('\n').filter((l) => l && !l.startsWith('go: downloading')).length;
-      });
-      const progress = setInterval(() => log(`  compiled ${packages} packages`), 30_000);
-      child.on('error', reject);
-      child.on('exit', (code) => {
-        clearInterval(progress);
-        if (code === 0) resolve();
-        else reject(new Error(`go install failed with exit code ${code}:\n${tail}`));
-      });
-    });
-    fs.renameSync(path.join(staging, 'temporal'), path.join(dir, 'temporal'));
-    log(`Temporal CLI built in ${Math.round((Date.now() - started) / 1000)} s: ${path.join(dir, 'temporal')}`);
-  } finally {
-    clearInterval(ticker);
-    fs.rmSync(staging, { recursive: true, force: true });
-  }
 }
 
 export function cliVersion(cliPath: string): string {

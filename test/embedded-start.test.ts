@@ -56,12 +56,18 @@ async function stop(child: ChildProcess): Promise<number | null> {
 
 describe('npm start on embedded defaults', () => {
   it('serves /readyz and the Temporal UI, prints how to authenticate, and keeps data across a restart', async () => {
-    const ports = { PORT: String(await freePort()), TEMPORAL_DEV_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()) };
+    const ports = { PORT: String(await freePort()), DEP_PORT: String(await freePort()), TEMPORAL_DEV_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()) };
     const first = await npmStart(ports);
     const key = /Administrator API key \(shown once, keep it\): (\S+)/.exec(first.output())?.[1];
     expect(key).toMatch(/^dmsk_/);
     expect((await fetch(`${first.apiUrl}/readyz`)).status).toBe(200);
     expect((await fetch(first.uiUrl)).status).toBe(200);
+    // The DEP origin is printed and answers at its root (no OAuth header: Apple's 400 parameter_absent).
+    const depUrl = /DEP origin:\s+(http:\/\/\S+)/.exec(first.output())?.[1] ?? '';
+    expect(depUrl).toBe(`http://127.0.0.1:${ports.DEP_PORT}`);
+    const session = await fetch(`${depUrl}/session`);
+    expect(session.status).toBe(400);
+    expect(((await session.json()) as { code: string }).code).toBe('parameter_absent');
 
     const call = apiClient(first.apiUrl, key);
     const created = await call('POST', '/v1/mdmServers', { json: { data: { type: 'mdmServers', attributes: { serverName: 'Survives Restart' } } } });

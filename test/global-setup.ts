@@ -2,10 +2,9 @@ import 'reflect-metadata';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { startDevServer } from '../runtime/dev-server';
-import { WORKFLOWS_PATH } from '../worker/create-worker';
+import { writeWorkflowBundle } from '../runtime/workflow-bundle';
 import { createTestDatabase } from './support/test-database';
 
 declare module 'vitest' {
@@ -26,8 +25,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const database = await createTestDatabase(process.env.DATABASE_URL);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dms-link-bundle-'));
   const bundlePath = path.join(dir, 'workflow-bundle.js');
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silentLogger });
-  fs.writeFileSync(bundlePath, code);
+  // The same prebundle `npm run build` makes for production workers.
+  await writeWorkflowBundle(bundlePath);
   project.provide('temporalAddress', server.address);
   project.provide('workflowBundlePath', bundlePath);
   project.provide('databaseUrl', database.url ?? '');
@@ -40,6 +39,3 @@ export default async function setup(project: TestProject): Promise<() => Promise
     fs.rmSync(dir, { recursive: true, force: true });
   };
 }
-
-const noop = () => undefined;
-const silentLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { serviceTokens } from '../db/schema';
+import { links, serviceTokens } from '../db/schema';
 import { cleanupTestCertificates, makeRsaCertificate, type TestCertificate } from './support/certificates';
 import { createLink, uploadCertificate } from './support/links';
 import { parseMetrics, startWebhookReceiver, type WebhookReceiver } from './support/notifications';
@@ -134,10 +134,15 @@ describe('operating: metrics, expiring tokens, Temporal visibility', () => {
     const in100 = await withToken(call, 'Expiry in 100 days');
     const noToken = await createLink(call, 'No token yet');
     const noToken2 = await createLink(call, 'No token either');
-    // The read side only: move two tokens' expiry in Postgres (the API reads Postgres, not the workflow).
+    // The read side only: move two tokens' expiry in Postgres (the API reads Postgres, not the workflow),
+    // on the token and on its link, which keeps the current token's expiry for the list's index.
     const now = Date.now();
-    await stack.database.db.update(serviceTokens).set({ expiresAt: new Date(now + 5 * DAY) }).where(eq(serviceTokens.id, in5.tokenId));
-    await stack.database.db.update(serviceTokens).set({ expiresAt: new Date(now + 100 * DAY) }).where(eq(serviceTokens.id, in100.tokenId));
+    const moveExpiry = async (tokenId: string, expiresAt: Date) => {
+      await stack.database.db.update(serviceTokens).set({ expiresAt }).where(eq(serviceTokens.id, tokenId));
+      await stack.database.db.update(links).set({ tokenExpiresAt: expiresAt }).where(eq(links.tokenId, tokenId));
+    };
+    await moveExpiry(in5.tokenId, new Date(now + 5 * DAY));
+    await moveExpiry(in100.tokenId, new Date(now + 100 * DAY));
 
     const ids = async (query: string) => {
       const res = await call('GET', `/v1/mdmServers?${query}`);

@@ -9,6 +9,8 @@ export interface WorkerSetup {
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;
+  /** Other implementations under the same names (the benchmark's no-op ceiling); the real ones otherwise. */
+  activities?: ReturnType<typeof createActivities>;
   /** A prebundled workflow bundle (tests, production builds); otherwise bundled from source at start. */
   workflowBundlePath?: string | undefined;
   /** Tunes concurrency for the 2-core default; raise on bigger hosts. */
@@ -21,7 +23,7 @@ export async function createWorker(setup: WorkerSetup): Promise<Worker> {
     namespace: setup.namespace,
     taskQueue: setup.taskQueue,
     ...(setup.workflowBundlePath ? { workflowBundle: { codePath: setup.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities(setup.deps),
+    activities: setup.activities ?? createActivities(setup.deps),
     maxCachedWorkflows: 500,
     ...setup.options,
   });

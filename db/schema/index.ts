@@ -5,3 +5,5 @@ export * from './account-events';
 export * from './notifications';
 export * from './rate-limits';
 export * from './idempotency';
+export * from './terms';
+export * from './accounts';

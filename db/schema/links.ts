@@ -22,6 +22,8 @@ export const links = pgTable(
     replacementReason: text('replacement_reason'),
     certificateId: uuid('certificate_id'),
     tokenId: uuid('token_id'),
+    /** The expiry of the link's current token (tokenId), kept beside it so the lists sort and filter on an index. */
+    tokenExpiresAt: timestamp('token_expires_at', { withTimezone: true }),
     createdBy: uuid('created_by').references(() => users.id),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -36,6 +38,10 @@ export const links = pgTable(
     // Taken in UTC wall time, the expression is immutable (Postgres 15 too), so it can be indexed.
     index('links_org_created_ms_live')
       .on(t.orgId, sql`date_trunc('milliseconds', ${t.createdAt} at time zone 'UTC')`, t.id)
+      .where(sql`${t.deletedAt} is null`),
+    // sort=tokenExpiry (links without a token last) and filter[expiringWithinDays] (db/link-views.ts).
+    index('links_org_token_expiry_live')
+      .on(t.orgId, sql`coalesce(${t.tokenExpiresAt}, 'infinity'::timestamptz)`, t.id)
       .where(sql`${t.deletedAt} is null`),
   ],
 );

@@ -22,6 +22,7 @@ beforeAll(async () => {
   stack = await startTestStack({ databaseUrl, secretsKey });
   api = new ApiProcess({
     PORT: String(await freePort()),
+    DEP_PORT: '0',
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     DATABASE_URL: databaseUrl,
     TASK_QUEUE: stack.taskQueue,

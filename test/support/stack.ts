@@ -10,7 +10,10 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../../api/app';
 import type { AccountEventPaging } from '../../api/account-event-commands';
-import type { DepOptions } from '../../api/dep';
+import type { AccountsOptions } from '../../api/accounts-options';
+import type { AuthThrottle } from '../../api/auth';
+import { createMdmApp } from '../../api/mdm/app';
+import type { DepOptions } from '../../api/mdm/session';
 import { createLinkCommands, type LinkCommands } from '../../api/link-commands';
 import { createActivities } from '../../activities';
 import type { NotificationDeliveryConfig } from '../../activities/notifications';
@@ -23,6 +26,8 @@ import type { LifecycleDurations } from '../../workflows/link-types';
 
 export interface TestStack {
   apiUrl: string;
+  /** The MDM-facing service's origin (its own listener, Apple's paths at the root). */
+  depUrl: string;
   database: Database;
   client: Client;
   commands: LinkCommands;
@@ -54,14 +59,23 @@ export interface TestStackOptions {
   /** The API's logger (a test captures its output); silent by default. */
   logger?: Logger;
   accountEventPaging?: AccountEventPaging;
-  /** MDM-facing /dep settings (session TTL, timestamp window, PUBLIC_BASE_URL). */
+  /** MDM-facing settings (session TTL, timestamp window) for both mounts; publicBaseUrl is PUBLIC_BASE_URL of the /dep alias. */
   dep?: Partial<DepOptions>;
+  /** PUBLIC_DEP_BASE_URL: the DEP origin as clients behind a proxy see it. */
+  publicDepBaseUrl?: string;
   /** Wraps the API's link commands (e.g. to make a signal fail once). */
   wrapCommands?: (real: LinkCommands) => LinkCommands;
   /** Webhook retries (tests: short intervals, private addresses allowed) and SMTP of the worker. */
   notifications?: Partial<NotificationDeliveryConfig>;
   /** /metrics snapshot cache (tests: 0, so each scrape reads the database). */
   metricsCacheMs?: number;
+  /** People's accounts: session timeouts, lockout, mailer, single sign-on. */
+  accounts?: Partial<AccountsOptions>;
+  /**
+   * Refused-authentication limits. Every test calls from 127.0.0.1 and several make dozens of
+   * deliberate 401s, so the default here is high; test/rate-limiting.test.ts sets small ones.
+   */
+  authThrottle?: AuthThrottle;
 }
 
 export type Activities = ReturnType<typeof createActivities>;
@@ -107,21 +121,39 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     ...(options.accountEventPaging ? { accountEventPaging: options.accountEventPaging } : {}),
   });
   const logger = options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const apiCommands = options.wrapCommands ? options.wrapCommands(commands) : commands;
+  // Every test calls /session from 127.0.0.1, some with dozens of deliberate refusals: a high limit
+  // unless a test sets its own (test/dep-rate-limits.test.ts).
+  const depOptions: Partial<DepOptions> = { refusalThrottle: { failuresPerAddress: 100_000, failuresPerKey: 100_000, windowSeconds: 60 }, ...options.dep };
   const app = createApp({
     database,
     client,
-    commands: options.wrapCommands ? options.wrapCommands(commands) : commands,
+    commands: apiCommands,
     secretBox,
     logger,
-    ...(options.dep ? { dep: options.dep } : {}),
+    dep: depOptions,
+    authThrottle: options.authThrottle ?? { failuresPerAddress: 100_000, failuresPerKey: 100_000, windowSeconds: 60 },
     ...(options.metricsCacheMs !== undefined ? { metrics: { cacheMs: options.metricsCacheMs } } : {}),
+    ...(options.accounts ? { accounts: options.accounts } : {}),
+    durations,
   });
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const mdmApp = createMdmApp({
+    db: database.db,
+    commands: apiCommands,
+    secretBox,
+    logger,
+    options: { ...depOptions, publicBaseUrl: options.publicDepBaseUrl },
+  });
+  const depServer = http.createServer(mdmApp);
+  await new Promise<void>((resolve) => depServer.listen(0, '127.0.0.1', () => resolve()));
+  const depUrl = `http://127.0.0.1:${(depServer.address() as AddressInfo).port}`;
 
   return {
     apiUrl,
+    depUrl,
     database,
     client,
     commands,
@@ -150,6 +182,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await new Promise<void>((resolve) => depServer.close(() => resolve()));
+      depServer.closeAllConnections();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await workerRun;
       // A worker that was never run (inProcessWorker: false) keeps its reference; the process ends anyway.

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { inject } from 'vitest';
 import { endProcess, spawnEntry } from './child-process';
 
 export interface WorkerProcessEnv {
@@ -17,7 +18,8 @@ export class WorkerProcess {
 
   async start(): Promise<void> {
     this.starts++;
-    const { child, output } = spawnEntry('worker/main.ts', { LOG_LEVEL: 'info', ...this.env });
+    // The run's prebundled workflow code, as a production worker runs `npm run build`'s bundle.
+    const { child, output } = spawnEntry('worker/main.ts', { LOG_LEVEL: 'info', WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'), ...this.env });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output()}`)), 60_000);

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { DepSessionView } from '../db/dep-sessions';
+import { Router } from 'express';
+import type { DepSessionView } from '../../db/dep-sessions';
+import { protocolVersionOf } from './protocol';
+import { depSessionOf } from './session-auth';
 
 /** Apple's "Url" entries of an account: which endpoints a server may call, with page limits. */
 interface DepUrl {
@@ -10,7 +13,6 @@ interface DepUrl {
 
 /**
  * The endpoints announced to protocol version 3 clients, shaped like Apple's account response.
- * Only /session and /account are served here; the device endpoints answer 403 ACCESS_DENIED.
  */
 const DEP_URLS: DepUrl[] = [
   { uri: '/session', http_method: ['GET'], limit: { default: 1, maximum: 1 } },
@@ -22,14 +24,8 @@ const DEP_URLS: DepUrl[] = [
   { uri: '/profile/devices', http_method: ['POST', 'DELETE'], limit: { default: 1000, maximum: 1000 } },
 ];
 
-/** `X-Server-Protocol-Version` as a number; absent or unreadable means version 1, as Apple treats it. */
-export function protocolVersionOf(header: string | undefined): number {
-  if (!header || !/^\s*\d{1,4}\s*$/.test(header)) return 1;
-  return Number(header.trim());
-}
-
 /**
- * GET /dep/account body. admin_id and facilitator_id are the email of the user who downloaded the
+ * GET /account body. admin_id and facilitator_id are the email of the user who downloaded the
  * service token: Apple's admin_id is that user's Apple ID, an email address, so clients that
  * display or parse it as one keep working.
  */
@@ -53,4 +49,14 @@ export function accountBody(view: DepSessionView, protocolVersion: number): Reco
     body.urls = DEP_URLS;
   }
   return body;
+}
+
+/** `GET /account` (behind requireDepSession and requireCurrentTerms). */
+export function accountRouter(): Router {
+  const router = Router({ caseSensitive: true });
+  router.get('/account', (req, res) => {
+    const body = accountBody(depSessionOf(res).view, protocolVersionOf(req.get('x-server-protocol-version')));
+    res.status(200).setHeader('Cache-Control', 'no-store').json(body);
+  });
+  return router;
 }

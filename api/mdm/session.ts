@@ -1,27 +1,23 @@
-import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { Router, type Request, type Response } from 'express';
-import { recordAudit } from '../db/audit';
-import type { Db } from '../db/client';
+import { timingSafeEqual } from 'node:crypto';
+import { Router, type Request } from 'express';
+import type { Db } from '../../db/client';
 import {
-  findLiveDepSession,
   findTokenByConsumerKey,
   hashSessionToken,
   newSessionToken,
   openDepSession,
   pruneDepState,
-  type DepSessionView,
   type DepTokenRecord,
-} from '../db/dep-sessions';
+} from '../../db/dep-sessions';
+import { hasAcceptedCurrentTerms } from '../../db/terms';
 import {
-  DEP_ACCESS_DENIED,
-  DEP_UNAUTHORIZED,
   DepSessionRefusal,
   consumerKeyHint,
   refusalForHeaderError,
   type DepSessionRefusalCode,
   type DepSessionRefusalReason,
-} from '../domain/dep-errors';
-import { addDuration } from '../domain/durations';
+} from '../../domain/dep-errors';
+import { addDuration } from '../../domain/durations';
 import {
   MAX_OAUTH_HEADER_LENGTH,
   OAuthHeaderError,
@@ -31,39 +27,55 @@ import {
   parseOAuthAuthorizationHeader,
   verifyOAuthSignature,
   type OAuthParams,
-} from '../domain/oauth1';
-import type { SecretBox } from '../domain/secret-box';
-import type { Logger } from '../runtime/logger';
-import { accountBody, protocolVersionOf } from './dep-account';
-import type { LinkCommands } from './link-commands';
+} from '../../domain/oauth1';
+import type { SecretBox } from '../../domain/secret-box';
+import type { Logger } from '../../runtime/logger';
+import type { LinkCommands } from '../link-commands';
+import { SESSION_HEADER } from './errors';
+import { protocolVersionOf } from './protocol';
+import { refuseSession, sessionThrottled, tooManySessions, type SessionThrottle } from './session-refusals';
 
 export interface DepOptions {
   /** ISO 8601 duration of an auth session (DEP_SESSION_TTL). */
   sessionTtl: string;
   /** Accepted clock skew of oauth_timestamp, either way (OAUTH_TIMESTAMP_WINDOW_SECONDS). */
   timestampWindowSeconds: number;
-  /** PUBLIC_BASE_URL: the origin (and path prefix) MDM clients sign against, when a proxy rewrites it. */
+  /**
+   * The URL MDM clients reach this mount at, when a proxy rewrites it: PUBLIC_DEP_BASE_URL for the
+   * DEP origin, PUBLIC_BASE_URL for the /dep alias on the admin port. Signatures are checked
+   * against it + the mount path + the endpoint path, since that is the URL the client signed.
+   */
   publicBaseUrl?: string | undefined;
+  /** Refused sessions allowed per source address and per consumer key and window, then 429. */
+  refusalThrottle: SessionThrottle;
 }
 
-export const DEFAULT_DEP_OPTIONS: DepOptions = { sessionTtl: 'PT30M', timestampWindowSeconds: 300 };
+export const DEFAULT_DEP_OPTIONS: DepOptions = {
+  sessionTtl: 'PT30M',
+  timestampWindowSeconds: 300,
+  refusalThrottle: { failuresPerAddress: 100, failuresPerKey: 20, windowSeconds: 300 },
+};
 
-export interface DepDeps {
+export interface SessionDeps {
   db: Db;
   commands: LinkCommands;
   secretBox: SecretBox;
   logger: Logger;
   options: DepOptions;
-  now?: () => Date;
+  now: () => Date;
 }
-
-const SESSION_HEADER = 'X-ADM-Auth-Session';
-/** Our session tokens: 32 bytes, base64url. Anything else is unknown without a database lookup. */
-const SESSION_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 type Verdict =
   | { ok: true; token: DepTokenRecord; oauth: OAuthParams }
-  | { ok: false; refusal: DepSessionRefusal; token: DepTokenRecord | undefined };
+  | {
+      ok: false;
+      refusal: DepSessionRefusal;
+      token: DepTokenRecord | undefined;
+      /** The consumer key the request named, when it named one (its throttle bucket). */
+      consumerKey: string | undefined;
+      /** Correctly signed with a fresh timestamp: earns its own audit row (others are aggregated). */
+      signed: boolean;
+    };
 
 function sameText(a: string, b: string): boolean {
   const x = Buffer.from(a, 'utf8');
@@ -77,18 +89,18 @@ function rawQuery(req: Request): string {
 }
 
 /**
- * The MDM-facing endpoints, shaped like Apple's device enrollment service (README.md "MDM-facing
- * endpoints"; refusal table in domain/dep-errors.ts). Never logs a header, a signature or a secret.
+ * `GET /session`: OAuth 1.0a (HMAC-SHA1) with the service token's credentials → an auth session
+ * token (README "MDM-facing service"; refusal table in domain/dep-errors.ts). Never logs a header,
+ * a signature or a secret. The first successful session installs the token.
  */
-export function depRouter(deps: DepDeps): Router {
-  const { db, commands, secretBox, logger, options } = deps;
-  const now = deps.now ?? (() => new Date());
+export function sessionRouter(deps: SessionDeps): Router {
+  const { db, commands, secretBox, logger, options, now } = deps;
   const windowSeconds = options.timestampWindowSeconds;
   /** A nonce can pass the timestamp check for 2 × the window after it was first seen. */
   const nonceRetentionSeconds = 2 * windowSeconds;
-  const router = Router();
+  const router = Router({ caseSensitive: true });
 
-  /** The URL the client signed: as it saw it (trust proxy: loopback), or PUBLIC_BASE_URL. */
+  /** The URL the client signed: as it saw it (trust proxy: loopback), or the configured public URL. */
   function signedUrl(req: Request): string {
     const origin = options.publicBaseUrl ?? `${req.protocol}://${req.host}`;
     return `${origin}${req.baseUrl}${req.path}`;
@@ -102,13 +114,16 @@ export function depRouter(deps: DepDeps): Router {
     } catch (err) {
       if (!(err instanceof OAuthHeaderError)) throw err;
       const hint = consumerKeyHint(header, MAX_OAUTH_HEADER_LENGTH);
-      return { ok: false, refusal: refusalForHeaderError(err), token: hint ? await findTokenByConsumerKey(db, hint) : undefined };
+      const token = hint ? await findTokenByConsumerKey(db, hint) : undefined;
+      return { ok: false, refusal: refusalForHeaderError(err), token, consumerKey: hint, signed: false };
     }
     const token = await findTokenByConsumerKey(db, oauth.consumerKey);
-    const refused = (code: DepSessionRefusalCode, reason: DepSessionRefusalReason): Verdict => ({
+    const refused = (code: DepSessionRefusalCode, reason: DepSessionRefusalReason, signed = false): Verdict => ({
       ok: false,
       refusal: new DepSessionRefusal(code, reason),
       token,
+      consumerKey: oauth.consumerKey,
+      signed,
     });
 
     const queryParams = parseFormUrlEncoded(rawQuery(req));
@@ -133,32 +148,16 @@ export function depRouter(deps: DepDeps): Router {
     if (!isTimestampFresh(oauth.timestamp, Math.floor(at.getTime() / 1000), windowSeconds)) {
       return refused('signature_invalid', 'timestamp_refused');
     }
-    if (token.status === 'SUPERSEDED') return refused('token_rejected', 'token_superseded');
-    if (token.status === 'REVOKED') return refused('token_rejected', 'token_revoked');
-    if (token.linkDeleted) return refused('token_rejected', 'link_deleted');
+    // From here on the request is the token holder's own (signed, fresh): each refusal is its own audit row.
+    if (token.status === 'SUPERSEDED') return refused('token_rejected', 'token_superseded', true);
+    if (token.status === 'REVOKED') return refused('token_rejected', 'token_revoked', true);
+    if (token.linkDeleted) return refused('token_rejected', 'link_deleted', true);
     // The expiry date decides, even before the workflow's timer has marked the token EXPIRED.
-    if (token.status === 'EXPIRED' || token.expiresAt.getTime() <= at.getTime()) return refused('token_expired', 'token_expired');
-    if (token.status !== 'ACTIVE') return refused('token_rejected', 'token_revoked');
+    if (token.status === 'EXPIRED' || token.expiresAt.getTime() <= at.getTime()) return refused('token_expired', 'token_expired', true);
+    if (token.status !== 'ACTIVE') return refused('token_rejected', 'token_revoked', true);
+    // Apple counts unsigned terms among the authentication errors: no session, no installation.
+    if (!(await hasAcceptedCurrentTerms(db, token.orgId))) return refused('T_C_NOT_SIGNED', 'terms_not_accepted', true);
     return { ok: true, token, oauth };
-  }
-
-  /** 401/400 JSON refusal; audited when the consumer key belongs to a known token (and so an organization). */
-  async function refuse(req: Request, res: Response, refusal: DepSessionRefusal, token: DepTokenRecord | undefined): Promise<void> {
-    if (token) {
-      await recordAudit(db, {
-        id: randomUUID(),
-        orgId: token.orgId,
-        actorUserId: null,
-        actor: 'mdm',
-        action: 'dep.session',
-        linkId: token.linkId,
-        outcome: 'REFUSED',
-        detail: { code: refusal.code, reason: refusal.reason, tokenId: token.id },
-      });
-    }
-    logger.info({ reqId: req.id, code: refusal.code, reason: refusal.reason, linkId: token?.linkId }, 'dep session refused');
-    if (refusal.status === 401) res.setHeader('WWW-Authenticate', 'OAuth realm="ADM"');
-    res.status(refusal.status).setHeader('Cache-Control', 'no-store').json(refusal.body());
   }
 
   /**
@@ -177,8 +176,10 @@ export function depRouter(deps: DepDeps): Router {
 
   router.get('/session', async (req, res) => {
     const at = now();
+    const blocked = await sessionThrottled(db, req, options.refusalThrottle, at);
+    if (blocked) return tooManySessions(res, blocked);
     const verdict = await verify(req, at);
-    if (!verdict.ok) return refuse(req, res, verdict.refusal, verdict.token);
+    if (!verdict.ok) return refuseSession(deps, req, res, verdict.refusal, { token: verdict.token, consumerKey: verdict.consumerKey, signed: verdict.signed, at });
     const { token, oauth } = verdict;
     const sessionToken = newSessionToken();
     const opened = await openDepSession(db, {
@@ -191,38 +192,16 @@ export function depRouter(deps: DepDeps): Router {
       nonceRetentionSeconds,
       protocolVersion: protocolVersionOf(req.get('x-server-protocol-version')),
     });
-    if (opened === 'nonce_used') return refuse(req, res, new DepSessionRefusal('signature_invalid', 'nonce_used'), token);
+    if (opened === 'nonce_used') {
+      // A replay: possibly someone else's capture, so aggregated like unsigned refusals.
+      return refuseSession(deps, req, res, new DepSessionRefusal('signature_invalid', 'nonce_used'), { token, consumerKey: oauth.consumerKey, signed: false, at });
+    }
     if (!token.installedAt) signalInstalled(token);
     res.status(200).setHeader(SESSION_HEADER, sessionToken).setHeader('Cache-Control', 'no-store').json({ auth_session_token: sessionToken });
     // Opportunistic clean-up after answering; a failure only delays it to the next session.
     await pruneDepState(db, at, nonceRetentionSeconds).catch((err: unknown) => {
       logger.debug({ err: { message: err instanceof Error ? err.message : String(err) } }, 'dep state prune failed');
     });
-  });
-
-  async function sessionOf(req: Request): Promise<{ token: string; view: DepSessionView } | undefined> {
-    const token = req.get('x-adm-auth-session');
-    if (!token || !SESSION_TOKEN.test(token)) return undefined;
-    const view = await findLiveDepSession(db, token, now());
-    return view ? { token, view } : undefined;
-  }
-
-  function unauthorized(res: Response): void {
-    res.status(401).setHeader('Cache-Control', 'no-store').type('text/plain').send(DEP_UNAUTHORIZED);
-  }
-
-  router.get('/account', async (req, res) => {
-    const session = await sessionOf(req);
-    if (!session) return unauthorized(res);
-    const body = accountBody(session.view, protocolVersionOf(req.get('x-server-protocol-version')));
-    res.status(200).setHeader(SESSION_HEADER, session.token).setHeader('Cache-Control', 'no-store').json(body);
-  });
-
-  // Anything else under /dep: a live session may not use it (403), otherwise authenticate first (401).
-  router.use(async (req, res) => {
-    const session = await sessionOf(req);
-    if (!session) return unauthorized(res);
-    res.status(403).setHeader(SESSION_HEADER, session.token).setHeader('Cache-Control', 'no-store').type('text/plain').send(DEP_ACCESS_DENIED);
   });
 
   return router;

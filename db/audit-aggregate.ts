@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { uuidFromName } from '../domain/ids';
+import type { AuditEntry } from './audit';
+import type { Db } from './client';
+import { auditEvents } from './schema';
+
+const sha256 = (name: string) => createHash('sha256').update(name, 'utf8').digest();
+
+export interface AggregatedAuditEntry extends Omit<AuditEntry, 'id'> {
+  /** What is counted together, e.g. `admin-refused:<api key id>:403` or `dep-session:<token id>`. */
+  aggregate: string;
+  /** The period one row covers (a rate-limit window, a UTC day). */
+  periodStart: Date;
+  periodEnd: Date;
+  now: Date;
+}
+
+/**
+ * One audit row per (aggregate, period) with a count: the first occurrence inserts it (with
+ * `detail.count = 1`, `firstDateTime`), later ones add to the count and move `lastDateTime`. So a
+ * flood of refusals, or a busy MDM's sessions, grows the audit log by one row per key per period.
+ * The row's id is derived from the aggregate and the period, which makes this one atomic upsert.
+ */
+export async function recordAggregatedAudit(db: Pick<Db, 'insert'>, entry: AggregatedAuditEntry): Promise<void> {
+  const { aggregate, periodStart, periodEnd, now, ...audit } = entry;
+  const id = uuidFromName(`${aggregate}|${periodStart.toISOString()}`, sha256);
+  const at = now.toISOString();
+  await db
+    .insert(auditEvents)
+    .values({
+      ...audit,
+      id,
+      detail: { ...audit.detail, count: 1, periodStart: periodStart.toISOString(), periodEnd: periodEnd.toISOString(), firstDateTime: at, lastDateTime: at },
+    })
+    .onConflictDoUpdate({
+      target: auditEvents.id,
+      set: {
+        detail: sql`${auditEvents.detail} || jsonb_build_object('count', coalesce((${auditEvents.detail}->>'count')::int, 0) + 1, 'lastDateTime', ${at}::text)`,
+      },
+    });
+}
