@@ -1,5 +1,6 @@
 import { createAccountEventReconcilerActivities } from './account-event-reconciler';
 import { createAccountEventActivities } from './account-events';
+import { createDeviceActivityActivities } from './device-activities';
 import { createLinkActivities, type LinkActivityDeps } from './links';
 import { createNotificationActivities, type NotificationActivityDeps } from './notifications';
 import { createRetentionActivities } from './retention';
@@ -14,5 +15,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createAccountEventReconcilerActivities(deps),
     ...createNotificationActivities(deps),
     ...createRetentionActivities(deps),
+    ...createDeviceActivityActivities(deps),
   };
 }

@@ -4,3 +4,4 @@ export { accountEventWorkflow } from './account-event';
 export { deliverNotificationWorkflow } from './deliver-notification';
 export { reconcileAccountEventsWorkflow } from './account-event-reconciler';
 export { retentionWorkflow } from './retention';
+export { deviceActivityWorkflow } from './device-activity';
