@@ -1,6 +1,7 @@
 // dms-link web console: Devices > Management Services, as in Apple Business, over the admin API.
 import { api, apiJson, ApiError, downloadServiceToken, session, uploadCertificate } from './api.js';
 import { daysLeft, errorBox, field, fmtDate, h, mount } from './dom.js';
+import { renderTermsBanner } from './terms.js';
 
 const main = document.getElementById('main');
 const top = document.getElementById('top');
@@ -29,7 +30,9 @@ function page(title, ...content) {
   document.title = `${title} — dms-link`;
   const said = flash ? h('p', { class: 'notice', role: 'status' }, flash) : null;
   flash = '';
-  mount(main, h('h1', {}, title), said, ...content);
+  const terms = h('div', { id: 'terms-banner' });
+  mount(main, h('h1', {}, title), said, terms, ...content);
+  void renderTermsBanner(terms, me, reloadWith);
   main.focus();
 }
 
