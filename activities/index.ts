@@ -1,10 +1,11 @@
 import { createAccountEventActivities } from './account-events';
 import { createLinkActivities, type LinkActivityDeps } from './links';
 import { createNotificationActivities, type NotificationActivityDeps } from './notifications';
+import { createRetentionActivities } from './retention';
 
 export type ActivityDeps = LinkActivityDeps & NotificationActivityDeps;
 
 /** All activities, wired to their dependencies (the worker passes production ones, tests a fresh schema). */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createLinkActivities(deps), ...createAccountEventActivities(deps), ...createNotificationActivities(deps) };
+  return { ...createLinkActivities(deps), ...createAccountEventActivities(deps), ...createNotificationActivities(deps), ...createRetentionActivities(deps) };
 }

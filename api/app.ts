@@ -25,6 +25,9 @@ import { meRouter } from './me';
 import { termsRouter } from './terms';
 import { CONSOLE_DIR, setConsoleHeaders } from './console-dir';
 import { requestDeadline } from './request-deadline';
+import { accountsOptions, mountAccountRoutes, mountPublicAccountRoutes } from './accounts-routes';
+import type { AccountsOptions } from './accounts-options';
+import type { LifecycleDurations } from '../workflows/link-types';
 
 export interface AppDeps {
   database: Database;
@@ -43,6 +46,10 @@ export interface AppDeps {
   metrics?: { cacheMs?: number };
   /** IDEMPOTENCY_KEY_TTL in milliseconds (default 24 h). */
   idempotencyKeyTtlMs?: number;
+  /** People's accounts: sessions, lockout, links, SMTP, single sign-on (defaults in accounts-routes.ts). */
+  accounts?: Partial<AccountsOptions>;
+  /** The lifecycle settings, for the token timeline's reminders due (default: a year, 30/14/7/1 days). */
+  durations?: LifecycleDurations;
 }
 
 /** The admin Express app: health, metrics, the admin API under /v1, the console, and the /dep alias of the MDM-facing service. */
@@ -59,13 +66,18 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter(database, deps.client));
   // Unauthenticated like /healthz, for Prometheus: aggregate counts only, no organization, link or secret.
   app.get('/metrics', metrics.handler);
+  const accounts = accountsOptions(deps.accounts);
+  const now = deps.now ?? (() => new Date());
+  app.use('/v1/auth', requestDeadline(deps.requestDeadlineMs ?? 20_000));
+  mountPublicAccountRoutes(app, deps, accounts);
   const v1 = apiRouter();
   // One signing key for every list's paging cursors (api/paging.ts), derived from SECRETS_KEY so replicas agree.
   const cursors = new Cursors(deps.secretBox.deriveKey('paging-cursors'));
   v1.use(requestDeadline(deps.requestDeadlineMs ?? 20_000));
   const throttle = deps.authThrottle ?? DEFAULT_AUTH_THROTTLE;
-  v1.use(authenticate(database.db, throttle));
+  v1.use(authenticate(database.db, throttle, now, accounts.timeouts));
   v1.use(auditForbidden(database.db, logger, throttle));
+  mountAccountRoutes(v1, deps, accounts);
   v1.use(
     '/mdmServers',
     mdmServersRouter({

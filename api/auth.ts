@@ -2,10 +2,12 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { findApiKeyOwner, findPrincipalByApiKey, type Principal } from '../db/identity';
 import type { Db } from '../db/client';
 import { hitRateLimit, peekRateLimits, type RateLimitRule, type RateLimitVerdict } from '../db/rate-limits';
+import { DEFAULT_SESSION_TIMEOUTS, type SessionTimeouts } from '../db/sessions';
 import { apiKeyPrefix } from '../domain/api-key';
 import type { Permission } from '../domain/permissions';
 import { problem, sendProblem } from './problem';
 import { recordRefusal } from './refusal-audit';
+import { sessionPrincipal } from './session-auth';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -23,13 +25,19 @@ export interface AuthThrottle {
 export const DEFAULT_AUTH_THROTTLE: AuthThrottle = { failuresPerAddress: 50, failuresPerKey: 10, windowSeconds: 300 };
 
 /**
- * Authorization: Bearer <api key> → the calling user of one organization. Refused attempts are
+ * Authorization: Bearer <api key> (automation) or, without that header, the console's session
+ * cookie (people, api/session-auth.ts) → the calling user of one organization. Refused attempts are
  * counted in Postgres (so every replica sees them) per source address and per key prefix; over
  * either limit the answer is 429 with Retry-After, and an address over its limit is refused before
  * its key is even looked up. A refused known key (revoked, its user departed) is audited, one row
  * per key per window.
  */
-export function authenticate(db: Db, throttle: AuthThrottle = DEFAULT_AUTH_THROTTLE, now: () => Date = () => new Date()): RequestHandler {
+export function authenticate(
+  db: Db,
+  throttle: AuthThrottle = DEFAULT_AUTH_THROTTLE,
+  now: () => Date = () => new Date(),
+  sessions: SessionTimeouts = DEFAULT_SESSION_TIMEOUTS,
+): RequestHandler {
   const rule = (bucket: string, limit: number, at: Date): RateLimitRule => ({ bucket, limit, windowSeconds: throttle.windowSeconds, now: at });
 
   function tooMany(res: Response, verdict: RateLimitVerdict): void {
@@ -45,6 +53,13 @@ export function authenticate(db: Db, throttle: AuthThrottle = DEFAULT_AUTH_THROT
     if (!blocked.allowed) return tooMany(res, blocked);
 
     const header = req.get('authorization');
+    if (!header) {
+      const byCookie = await sessionPrincipal(db, req, { timeouts: sessions, now });
+      if (byCookie) {
+        req.principal = byCookie;
+        return next();
+      }
+    }
     const key = (header ? /^Bearer\s+(\S{1,512})\s*$/i.exec(header) : null)?.[1];
     const principal = key ? await findPrincipalByApiKey(db, key) : undefined;
     if (principal) {
@@ -60,7 +75,7 @@ export function authenticate(db: Db, throttle: AuthThrottle = DEFAULT_AUTH_THROT
     }
     const refused = verdicts.filter((v) => !v.allowed).sort((a, b) => b.retryAfterSeconds - a.retryAfterSeconds)[0];
     if (refused) return tooMany(res, refused);
-    next(problem('UNAUTHENTICATED', key ? 'The API key is unknown or was revoked.' : 'Send an API key as "Authorization: Bearer <api key>".'));
+    next(problem('UNAUTHENTICATED', key ? 'The API key is unknown or was revoked.' : 'Sign in, or send an API key as "Authorization: Bearer <api key>".'));
   };
 }
 

@@ -8,7 +8,9 @@ export interface Refusal {
   status: 401 | 403;
   orgId: string;
   userId: string;
-  apiKeyId: string;
+  /** The key refused, or (a console caller) the session. */
+  apiKeyId?: string | undefined;
+  sessionId?: string | undefined;
   apiKeyPrefix?: string;
   /** The rule the answer named (UNAUTHENTICATED, FORBIDDEN, PERMISSION_NOT_HELD, …). */
   code: string;
@@ -20,7 +22,7 @@ export interface Refusal {
 export async function recordRefusal(db: Db, refusal: Refusal): Promise<void> {
   const window = fixedWindow(refusal.now, refusal.throttle.windowSeconds);
   await recordAggregatedAudit(db, {
-    aggregate: `admin-refused:${refusal.apiKeyId}:${refusal.status}`,
+    aggregate: `admin-refused:${refusal.apiKeyId ?? `session-${refusal.sessionId ?? refusal.userId}`}:${refusal.status}`,
     periodStart: window.start,
     periodEnd: window.end,
     now: refusal.now,
@@ -30,7 +32,7 @@ export async function recordRefusal(db: Db, refusal: Refusal): Promise<void> {
     action: refusal.status === 401 ? 'request.unauthenticated' : 'request.forbidden',
     linkId: null,
     outcome: 'REFUSED',
-    detail: { status: refusal.status, apiKeyId: refusal.apiKeyId, ...(refusal.apiKeyPrefix ? { apiKeyPrefix: refusal.apiKeyPrefix } : {}), code: refusal.code },
+    detail: { status: refusal.status, ...(refusal.apiKeyId ? { apiKeyId: refusal.apiKeyId } : { sessionId: refusal.sessionId }), ...(refusal.apiKeyPrefix ? { apiKeyPrefix: refusal.apiKeyPrefix } : {}), code: refusal.code },
   });
 }
 
@@ -49,6 +51,7 @@ export function auditForbidden(db: Db, logger: Logger, throttle: { windowSeconds
         orgId: principal.orgId,
         userId: principal.userId,
         apiKeyId: principal.apiKeyId,
+        sessionId: principal.sessionId,
         code,
         throttle,
         now: now(),

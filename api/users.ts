@@ -1,11 +1,5 @@
 import { type Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import {
-  accountEventsAwaitingWorkflow,
-  markAccountEventWorkflowStarted,
-  recordAccountEvent,
-  type RecordedAccountEvent,
-} from '../db/account-events';
 import type { Db } from '../db/client';
 import {
   createApiKey,
@@ -25,7 +19,7 @@ import { assertMayActOnUser, assertMayGrant, assertNotOwnRole } from '../domain/
 import { isUuid } from '../domain/ids';
 import type { Logger } from '../runtime/logger';
 import type { AccountEventKind } from '../workflows/account-event-types';
-import { accountEventWorkflowId } from '../workflows/account-event-types';
+import { accountEventMeta, accountEventResource, recordAndStartAccountEvent } from './account-event-flow';
 import { principalOf, requirePermission } from './auth';
 import { readAttributes, jsonBody } from './body';
 import { displayName } from './fields';
@@ -76,24 +70,9 @@ function apiKeyResource(key: ApiKeyRow) {
   };
 }
 
-function accountEventResource(recorded: RecordedAccountEvent) {
-  const { event } = recorded;
-  return {
-    type: 'accountEvents',
-    id: event.id,
-    attributes: {
-      kind: event.kind,
-      createdDateTime: iso(event.createdAt),
-      serviceTokensRevoked: recorded.serviceTokensRevoked,
-      apiKeysRevoked: recorded.apiKeysRevoked,
-    },
-    relationships: { user: { data: { type: 'users', id: event.userId } } },
-  };
-}
-
 /** `/v1/users`: users of the caller's organization, their API keys, password changes and departures. */
 export function usersRouter(deps: UsersDeps): Router {
-  const { db, commands, logger } = deps;
+  const { db } = deps;
   const router = apiRouter();
   const json = jsonBody('64kb');
   const manage = requirePermission('users.manage');
@@ -125,45 +104,11 @@ export function usersRouter(deps: UsersDeps): Router {
     return resolved;
   }
 
-  /**
-   * Events recorded while Temporal was unreachable get their fan-out with the next account event of
-   * the organization (a repeated request is one). Best effort: it never holds up the new event,
-   * whose revocations must not wait for Temporal.
-   */
-  async function startAwaitingWorkflows(orgId: string): Promise<void> {
-    try {
-      for (const event of await accountEventsAwaitingWorkflow(db, orgId)) {
-        await commands.startAccountEvent({ eventId: event.id, orgId, userId: event.userId, kind: event.kind as AccountEventKind });
-        await markAccountEventWorkflowStarted(db, event.id);
-      }
-    } catch (err) {
-      logger.warn({ err: { message: (err as Error).message }, orgId }, 'account event workflows still not started');
-    }
-  }
-
   async function accountEvent(req: Request, res: Response, kind: AccountEventKind): Promise<void> {
     const principal = principalOf(req);
     const user = await userToActOn(req, kind === 'USER_DEPARTED' ? 'record the departure of' : 'record a password change of');
-    await startAwaitingWorkflows(principal.orgId);
-    // Tokens and (on departure) keys stop working with this commit, Temporal or not.
-    const recorded = await recordAccountEvent(db, { orgId: principal.orgId, userId: user.id, kind, actorUserId: principal.userId });
-    const eventId = recorded.event.id;
-    try {
-      await commands.startAccountEvent({ eventId, orgId: principal.orgId, userId: user.id, kind });
-    } catch (err) {
-      logger.warn({ err: { message: (err as Error).message }, accountEventId: eventId }, 'account event recorded, workflow not started');
-      throw problem(
-        'DEPENDENCY_UNAVAILABLE',
-        `The ${kind === 'USER_DEPARTED' ? 'departure' : 'password change'} was recorded and ${user.name}'s service tokens${kind === 'USER_DEPARTED' ? ' and API keys' : ''} no longer work, but the workflow service (Temporal) is unavailable, so the affected links are not yet marked REPLACEMENT_REQUIRED. Repeat the request shortly to finish (account event ${eventId}).`,
-      );
-    }
-    await markAccountEventWorkflowStarted(db, eventId);
-    res.status(201).json({
-      data: accountEventResource(recorded),
-      meta: {
-        linkUpdates: `Links whose service token this user downloaded become REPLACEMENT_REQUIRED shortly (Temporal workflow ${accountEventWorkflowId(eventId)}).`,
-      },
-    });
+    const recorded = await recordAndStartAccountEvent(deps, { orgId: principal.orgId, userId: user.id, userName: user.name, kind, actorUserId: principal.userId });
+    res.status(201).json({ data: accountEventResource(recorded), meta: accountEventMeta(recorded) });
   }
 
   router.get('/', manage, async (req, res) => {

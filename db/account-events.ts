@@ -5,7 +5,7 @@ import { assertAdministratorRemains } from '../domain/privileges';
 import type { AccountEventKind } from '../workflows/account-event-types';
 import { recordAudit } from './audit';
 import type { Db } from './client';
-import { accountEvents, accountEventTokens, apiKeys, serviceTokens, users } from './schema';
+import { accountEvents, accountEventTokens, apiKeys, links, serviceTokens, users } from './schema';
 
 type Executor = Pick<Db, 'select' | 'insert' | 'update' | 'execute'>;
 
@@ -16,6 +16,8 @@ export interface RecordAccountEventInput {
   userId: string;
   kind: AccountEventKind;
   actorUserId: string;
+  /** Runs in the same transaction after the user is locked (e.g. storing the new password hash). */
+  alsoInTransaction?: (tx: Executor) => Promise<void>;
 }
 
 export interface RecordedAccountEvent {
@@ -50,6 +52,7 @@ export async function recordAccountEvent(db: Db, input: RecordAccountEventInput)
       assertAdministratorRemains(await otherAdministrators(tx, input.orgId, input.userId), user.name, 'removed');
     }
     if (input.kind === 'USER_DEPARTED') await assertAnotherUserManager(tx, input.orgId, input.userId);
+    await input.alsoInTransaction?.(tx);
 
     const [event] = await tx
       .insert(accountEvents)
@@ -82,6 +85,16 @@ export async function recordAccountEvent(db: Db, input: RecordAccountEventInput)
     });
     return { event, serviceTokensRevoked: tokens, apiKeysRevoked: keys.length };
   });
+}
+
+/** The services whose token a password change of this user would cut now (the same tokens as below). */
+export async function tokensAPasswordChangeWouldRevoke(db: Pick<Db, 'select'>, orgId: string, userId: string) {
+  return db
+    .select({ linkId: links.id, serverName: links.serverName, linkState: links.linkState, tokenId: serviceTokens.id, expiresAt: serviceTokens.expiresAt })
+    .from(serviceTokens)
+    .innerJoin(links, eq(links.id, serviceTokens.linkId))
+    .where(and(eq(serviceTokens.downloadedBy, userId), eq(serviceTokens.orgId, orgId), eq(serviceTokens.status, 'ACTIVE'), isNull(links.deletedAt)))
+    .orderBy(asc(links.serverName));
 }
 
 /**

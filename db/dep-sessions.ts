@@ -1,6 +1,7 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, lt } from 'drizzle-orm';
-import { recordAudit } from './audit';
+import { fixedWindow } from '../domain/rate-limit';
+import { recordAggregatedAudit } from './audit-aggregate';
 import type { Db } from './client';
 import { depSessions, links, oauthNonces, organizations, serviceTokens, users } from './schema';
 
@@ -52,7 +53,7 @@ export async function findTokenByConsumerKey(db: Db, consumerKey: string): Promi
 export interface OpenSessionInput {
   consumerKey: string;
   nonce: string;
-  token: Pick<DepTokenRecord, 'id' | 'linkId' | 'orgId'>;
+  token: Pick<DepTokenRecord, 'id' | 'linkId' | 'orgId' | 'installedAt'>;
   tokenHash: string;
   now: Date;
   expiresAt: Date;
@@ -90,15 +91,21 @@ export async function openDepSession(db: Db, input: OpenSessionInput): Promise<'
       createdAt: input.now,
       expiresAt: input.expiresAt,
     });
-    await recordAudit(tx, {
-      id: randomUUID(),
+    // Summarised: one row per token and UTC day with a count (the first of a token marks its first
+    // use), instead of a row per session, so a busy MDM does not grow the audit log without bound.
+    const day = fixedWindow(input.now, 86_400);
+    await recordAggregatedAudit(tx, {
+      aggregate: `dep-session:${input.token.id}`,
+      periodStart: day.start,
+      periodEnd: day.end,
+      now: input.now,
       orgId: input.token.orgId,
       actorUserId: null,
       actor: 'mdm',
       action: 'dep.session',
       linkId: input.token.linkId,
       outcome: 'SUCCESS',
-      detail: { tokenId: input.token.id, sessionExpiresDateTime: input.expiresAt.toISOString(), protocolVersion: input.protocolVersion },
+      detail: { tokenId: input.token.id, protocolVersion: input.protocolVersion, ...(input.token.installedAt ? {} : { firstUse: true }) },
     });
     return 'opened';
   });

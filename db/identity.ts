@@ -11,7 +11,10 @@ export interface Principal {
   userName: string;
   role: string;
   permissions: ReadonlySet<Permission>;
-  apiKeyId: string;
+  /** Set when the caller used an API key. */
+  apiKeyId?: string;
+  /** Set when the caller used a console session (cookie). */
+  sessionId?: string;
 }
 
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -32,6 +35,16 @@ export async function findPrincipalByApiKey(db: Db, key: string): Promise<Princi
     void db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.keyId)).catch(() => undefined);
   }
   return { userId: row.userId, orgId: row.orgId, userName: row.userName, role: row.role, permissions, apiKeyId: row.keyId };
+}
+
+/** The user of a console session, or undefined when they left. */
+export async function findPrincipalByUserId(db: Db, userId: string): Promise<Principal | undefined> {
+  const [row] = await db
+    .select({ userId: users.id, orgId: users.orgId, userName: users.name, role: users.role })
+    .from(users)
+    .where(and(eq(users.id, userId), isNull(users.departedAt)));
+  if (!row) return undefined;
+  return { ...row, permissions: await permissionsOfRole(db, row.orgId, row.role) };
 }
 
 /** The key's row whatever its state (revoked, its user departed): whose refused attempts to count. */

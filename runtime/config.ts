@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { NotificationDeliveryConfig } from '../activities/notifications';
 import { addDuration, isValidIsoDuration } from '../domain/durations';
+import { DEFAULT_RETENTION_POLICY, type RetentionPolicy } from '../domain/retention';
 import { checkTemporalTls, temporalTlsFields } from './temporal-tls';
 
 const isoDuration = (name: string) =>
@@ -87,7 +88,15 @@ const schema = z.object({
   /** Refused admin API authentications per source address / per key prefix and window, then 429. */
   ADMIN_AUTH_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
   ADMIN_AUTH_FAILURES_PER_KEY: z.coerce.number().int().min(1).default(10),
+  /** Refused MDM-facing /session attempts per source address / per consumer key and window, then 429. */
+  DEP_SESSION_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(100),
+  DEP_SESSION_FAILURES_PER_KEY: z.coerce.number().int().min(1).default(20),
   AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** Retention (README "Security"): how often the dms-retention schedule runs and what it keeps. */
+  RETENTION_INTERVAL: isoDuration('RETENTION_INTERVAL').default('PT1H'),
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).default(400),
+  NOTIFICATION_RETENTION_DAYS: z.coerce.number().int().min(1).default(90),
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   WEBHOOK_RETRY_INITIAL_INTERVAL: isoDuration('WEBHOOK_RETRY_INITIAL_INTERVAL').default('PT30S'),
   WEBHOOK_RETRY_MAX_INTERVAL: isoDuration('WEBHOOK_RETRY_MAX_INTERVAL').default('PT1H'),
@@ -98,6 +107,13 @@ const schema = z.object({
     .enum(['true', 'false', '1', '0'], { error: 'WEBHOOK_ALLOW_PRIVATE_NETWORKS must be true or false' })
     .transform((v) => v === 'true' || v === '1')
     .default(false),
+  // People's accounts (issue 17): console sessions and OpenID Connect single sign-on.
+  SESSION_IDLE_TIMEOUT: isoDuration('SESSION_IDLE_TIMEOUT').default('PT30M'),
+  SESSION_ABSOLUTE_TIMEOUT: isoDuration('SESSION_ABSOLUTE_TIMEOUT').default('PT12H'),
+  OIDC_ISSUER: z.url({ error: 'OIDC_ISSUER must be the provider\'s issuer URL, e.g. https://login.example.com' }).optional(),
+  OIDC_CLIENT_ID: z.string().min(1).optional(),
+  OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  OIDC_DISPLAY_NAME: z.string().min(1).max(60).default('single sign-on'),
 }).superRefine(checkTemporalTls);
 
 export type Config = Omit<z.infer<typeof schema>, 'DATA_DIR'> & { DATA_DIR: string };
@@ -156,5 +172,19 @@ export function notificationDelivery(config: Config): NotificationDeliveryConfig
     webhookTimeoutMs: durationMs(config.WEBHOOK_TIMEOUT),
     allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
     smtp: config.SMTP_URL ? { url: config.SMTP_URL, from: config.SMTP_FROM } : undefined,
+  };
+}
+
+/** The retention workflow's input and schedule interval. */
+export function retentionSetup(config: Config): { every: number; policy: RetentionPolicy } {
+  return {
+    every: durationMs(config.RETENTION_INTERVAL),
+    policy: {
+      ...DEFAULT_RETENTION_POLICY,
+      oauthTimestampWindowSeconds: config.OAUTH_TIMESTAMP_WINDOW_SECONDS,
+      auditRetentionDays: config.AUDIT_RETENTION_DAYS,
+      notificationRetentionDays: config.NOTIFICATION_RETENTION_DAYS,
+      batchSize: config.RETENTION_BATCH_SIZE,
+    },
   };
 }

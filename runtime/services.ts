@@ -8,9 +8,11 @@ import { createLinkCommands } from '../api/link-commands';
 import { openDatabase, type Database } from '../db/client';
 import { SecretBox } from '../domain/secret-box';
 import { createWorker } from '../worker/create-worker';
-import { idempotencyKeyTtlMs, lifecycleDurations, notificationDelivery, type Config } from './config';
+import { idempotencyKeyTtlMs, lifecycleDurations, notificationDelivery, retentionSetup, type Config } from './config';
+import { ensureRetentionSchedule } from './retention-schedule';
 import type { Logger } from './logger';
 import { loadSecretsKey } from './secrets-key';
+import { accountsSettings } from './accounts-config';
 import { temporalConnectionOptions } from './temporal-tls';
 import { workflowCodeSource } from './workflow-bundle';
 
@@ -55,6 +57,7 @@ export async function startServices(config: Config, temporalAddress: string, log
       deps: { db: database.db, secretBox, maxCertificatesPerOrganization: config.MAX_CERTIFICATES_PER_ORGANIZATION, notifications: notificationDelivery(config) },
       options: { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS },
     });
+    await startRetentionSchedule(config, temporalAddress, logger);
     const w = worker;
     workerRun = w.run().catch((err: unknown) => {
       logger.fatal({ err }, 'worker stopped with an error');
@@ -71,14 +74,25 @@ export async function startServices(config: Config, temporalAddress: string, log
     const connection = await Connection.connect(temporalConnectionOptions(config, temporalAddress));
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const commands = createLinkCommands({ client, taskQueue: config.TASK_QUEUE, durations: lifecycleDurations(config), updateTimeoutMs: 15_000 });
-    const depTiming = { sessionTtl: config.DEP_SESSION_TTL, timestampWindowSeconds: config.OAUTH_TIMESTAMP_WINDOW_SECONDS };
+    const depTiming = {
+      sessionTtl: config.DEP_SESSION_TTL,
+      timestampWindowSeconds: config.OAUTH_TIMESTAMP_WINDOW_SECONDS,
+      refusalThrottle: {
+        failuresPerAddress: config.DEP_SESSION_FAILURES_PER_ADDRESS,
+        failuresPerKey: config.DEP_SESSION_FAILURES_PER_KEY,
+        windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS,
+      },
+    };
     const app = createApp({ database, client, commands, secretBox, logger, authThrottle: {
         failuresPerAddress: config.ADMIN_AUTH_FAILURES_PER_ADDRESS,
         failuresPerKey: config.ADMIN_AUTH_FAILURES_PER_KEY,
         windowSeconds: config.AUTH_FAILURE_WINDOW_SECONDS,
       },
       idempotencyKeyTtlMs: idempotencyKeyTtlMs(config),
-      dep: { ...depTiming, publicBaseUrl: config.PUBLIC_BASE_URL } });
+      dep: { ...depTiming, publicBaseUrl: config.PUBLIC_BASE_URL },
+      accounts: accountsSettings(config),
+      durations: lifecycleDurations(config),
+    });
     const mdmApp = createMdmApp({ db: database.db, commands, secretBox, logger, options: { ...depTiming, publicBaseUrl: config.PUBLIC_DEP_BASE_URL } });
     stops.unshift(async () => connection.close());
     apiUrl = await listen(http.createServer(app), config.PORT, config.HOST, stops);
@@ -95,6 +109,20 @@ export async function startServices(config: Config, temporalAddress: string, log
       await database.close();
     },
   };
+}
+
+/** The worker makes sure the dms-retention schedule exists (README "Security"); a failure is logged, not fatal. */
+async function startRetentionSchedule(config: Config, temporalAddress: string, logger: Logger): Promise<void> {
+  const connection = await Connection.connect(temporalConnectionOptions(config, temporalAddress));
+  try {
+    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const outcome = await ensureRetentionSchedule(client, { taskQueue: config.TASK_QUEUE, ...retentionSetup(config) });
+    logger.info({ schedule: 'dms-retention', outcome }, 'retention schedule ready');
+  } catch (err) {
+    logger.warn({ err: { message: (err as Error).message } }, 'retention schedule not created; retention does not run');
+  } finally {
+    await connection.close();
+  }
 }
 
 /** Listens on host:port and registers the close (first in `stops`); returns the URL. */

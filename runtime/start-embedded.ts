@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import path from 'node:path';
-import { ensureBootstrapAdmin } from '../db/identity';
+import { DEFAULT_ORGANIZATION_ID, ensureBootstrapAdmin } from '../db/identity';
+import { firstAdministratorLink } from '../db/people';
 import { ConfigError, loadConfig } from './config';
 import { startDevServer } from './dev-server';
 import { createLogger } from './logger';
@@ -42,6 +43,13 @@ async function main(): Promise<void> {
     say(`  Authenticate: curl -H "Authorization: Bearer ${bootstrap.apiKey}" ${services.apiUrl}/v1/mdmServers`);
   } else {
     say('  Authenticate: use the Administrator API key printed at first start, or set BOOTSTRAP_ADMIN_API_KEY.');
+  }
+  // People sign in at the console: until the first Administrator has a password, each start prints
+  // a fresh one-time link to set it (the API key above stays for automation and CI).
+  const first = await firstAdministratorLink(services.database.db, DEFAULT_ORGANIZATION_ID, new Date(), 24 * 3_600_000);
+  if (first) {
+    say(`  First sign-in (one-time link, valid 24 h): ${config.PUBLIC_BASE_URL ?? services.apiUrl}/console/#/link/${first.secret}`);
+    say(`  Administrator's sign-in email: ${first.email}`);
   }
   say('');
 

@@ -75,11 +75,9 @@ describe('GET /dep/session refusals', () => {
     expect((await getSession(stack.apiUrl, signGet(`${stack.apiUrl}/dep/sessions`, creds))).json.code).toBe('signature_invalid');
     await expectNothingHappened(linkId, tokenId);
     expect(await nonceCount(stack.database.db, creds.consumer_key)).toBe(0);
+    // Not correctly signed, so anyone who has seen the consumer key could send it: one row per window, counted.
     const audits = await depAudits(stack.database.db, linkId, 'REFUSED');
-    expect(audits.map((a) => a.detail)).toEqual([
-      { code: 'signature_invalid', reason: 'bad_signature', tokenId },
-      { code: 'signature_invalid', reason: 'bad_signature', tokenId },
-    ]);
+    expect(audits.map((a) => a.detail)).toEqual([expect.objectContaining({ code: 'signature_invalid', reason: 'bad_signature', tokenId, count: 2 })]);
     expect(JSON.stringify(audits)).not.toContain(/oauth_signature="([^"]+)"/.exec(header)?.[1]);
   });
 
@@ -138,10 +136,8 @@ describe('GET /dep/session refusals', () => {
     expect(await sessionCount(stack.database.db, tokenId)).toBe(1);
     expect(await nonceCount(stack.database.db, creds.consumer_key)).toBe(1);
     const refused = await depAudits(stack.database.db, linkId, 'REFUSED');
-    expect(refused.map((r) => r.detail)).toEqual([
-      { code: 'signature_invalid', reason: 'nonce_used', tokenId },
-      { code: 'signature_invalid', reason: 'nonce_used', tokenId },
-    ]);
+    // A replay may be anyone's capture: aggregated like unsigned refusals.
+    expect(refused.map((r) => r.detail)).toEqual([expect.objectContaining({ code: 'signature_invalid', reason: 'nonce_used', tokenId, count: 2 })]);
     // The one accepted use installed the token (once).
     await eventually(async () => (await linkAttributes(call, linkId)).linkState === 'ACTIVE');
   });
@@ -183,11 +179,8 @@ describe('GET /dep/session refusals', () => {
     expectRefusal(await getSession(stack.apiUrl, `${good}, oauth_version="2.0"`), 400, 'parameter_rejected');
     await expectNothingHappened(linkId, tokenId);
     const audits = await depAudits(stack.database.db, linkId, 'REFUSED');
-    expect(audits.map((a) => a.detail)).toEqual([
-      { code: 'parameter_absent', reason: 'header_missing_param', tokenId },
-      { code: 'parameter_rejected', reason: 'header_unterminated_quote', tokenId },
-      { code: 'parameter_rejected', reason: 'header_duplicate_param', tokenId },
-    ]);
+    // Malformed headers are never correctly signed: one row for the window, the first refusal's code, a count of 3.
+    expect(audits.map((a) => a.detail)).toEqual([expect.objectContaining({ code: 'parameter_absent', reason: 'header_missing_param', tokenId, count: 3 })]);
   });
 
   it('oauth_* parameters also in the query: 400 parameter_rejected', async () => {

@@ -84,6 +84,10 @@ describe('GET /dep/session and /dep/account as an MDM vendor', () => {
     const again = await getSession(stack.apiUrl, signGet(`${stack.apiUrl}/dep/session`, creds));
     expect(again.status).toBe(200);
     expect(await sessionCount(stack.database.db, tokenId)).toBe(2);
+    // Sessions are summarised: still one row for the token and day, now counting 2, marked as the first use.
+    const summary = await depAudits(stack.database.db, linkId, 'SUCCESS');
+    expect(summary).toHaveLength(1);
+    expect(summary[0]?.detail).toMatchObject({ tokenId, count: 2, firstUse: true });
     expect((await linkAttributes(call, linkId)).serviceToken.installedDateTime).toBe(active.serviceToken.installedDateTime);
   });
 

@@ -33,7 +33,7 @@ import type { Logger } from '../../runtime/logger';
 import type { LinkCommands } from '../link-commands';
 import { SESSION_HEADER } from './errors';
 import { protocolVersionOf } from './protocol';
-import { refuseSession } from './session-refusals';
+import { refuseSession, sessionThrottled, tooManySessions, type SessionThrottle } from './session-refusals';
 
 export interface DepOptions {
   /** ISO 8601 duration of an auth session (DEP_SESSION_TTL). */
@@ -46,9 +46,15 @@ export interface DepOptions {
    * against it + the mount path + the endpoint path, since that is the URL the client signed.
    */
   publicBaseUrl?: string | undefined;
+  /** Refused sessions allowed per source address and per consumer key and window, then 429. */
+  refusalThrottle: SessionThrottle;
 }
 
-export const DEFAULT_DEP_OPTIONS: DepOptions = { sessionTtl: 'PT30M', timestampWindowSeconds: 300 };
+export const DEFAULT_DEP_OPTIONS: DepOptions = {
+  sessionTtl: 'PT30M',
+  timestampWindowSeconds: 300,
+  refusalThrottle: { failuresPerAddress: 100, failuresPerKey: 20, windowSeconds: 300 },
+};
 
 export interface SessionDeps {
   db: Db;
@@ -61,7 +67,15 @@ export interface SessionDeps {
 
 type Verdict =
   | { ok: true; token: DepTokenRecord; oauth: OAuthParams }
-  | { ok: false; refusal: DepSessionRefusal; token: DepTokenRecord | undefined };
+  | {
+      ok: false;
+      refusal: DepSessionRefusal;
+      token: DepTokenRecord | undefined;
+      /** The consumer key the request named, when it named one (its throttle bucket). */
+      consumerKey: string | undefined;
+      /** Correctly signed with a fresh timestamp: earns its own audit row (others are aggregated). */
+      signed: boolean;
+    };
 
 function sameText(a: string, b: string): boolean {
   const x = Buffer.from(a, 'utf8');
@@ -100,13 +114,16 @@ export function sessionRouter(deps: SessionDeps): Router {
     } catch (err) {
       if (!(err instanceof OAuthHeaderError)) throw err;
       const hint = consumerKeyHint(header, MAX_OAUTH_HEADER_LENGTH);
-      return { ok: false, refusal: refusalForHeaderError(err), token: hint ? await findTokenByConsumerKey(db, hint) : undefined };
+      const token = hint ? await findTokenByConsumerKey(db, hint) : undefined;
+      return { ok: false, refusal: refusalForHeaderError(err), token, consumerKey: hint, signed: false };
     }
     const token = await findTokenByConsumerKey(db, oauth.consumerKey);
-    const refused = (code: DepSessionRefusalCode, reason: DepSessionRefusalReason): Verdict => ({
+    const refused = (code: DepSessionRefusalCode, reason: DepSessionRefusalReason, signed = false): Verdict => ({
       ok: false,
       refusal: new DepSessionRefusal(code, reason),
       token,
+      consumerKey: oauth.consumerKey,
+      signed,
     });
 
     const queryParams = parseFormUrlEncoded(rawQuery(req));
@@ -131,14 +148,15 @@ export function sessionRouter(deps: SessionDeps): Router {
     if (!isTimestampFresh(oauth.timestamp, Math.floor(at.getTime() / 1000), windowSeconds)) {
       return refused('signature_invalid', 'timestamp_refused');
     }
-    if (token.status === 'SUPERSEDED') return refused('token_rejected', 'token_superseded');
-    if (token.status === 'REVOKED') return refused('token_rejected', 'token_revoked');
-    if (token.linkDeleted) return refused('token_rejected', 'link_deleted');
+    // From here on the request is the token holder's own (signed, fresh): each refusal is its own audit row.
+    if (token.status === 'SUPERSEDED') return refused('token_rejected', 'token_superseded', true);
+    if (token.status === 'REVOKED') return refused('token_rejected', 'token_revoked', true);
+    if (token.linkDeleted) return refused('token_rejected', 'link_deleted', true);
     // The expiry date decides, even before the workflow's timer has marked the token EXPIRED.
-    if (token.status === 'EXPIRED' || token.expiresAt.getTime() <= at.getTime()) return refused('token_expired', 'token_expired');
-    if (token.status !== 'ACTIVE') return refused('token_rejected', 'token_revoked');
+    if (token.status === 'EXPIRED' || token.expiresAt.getTime() <= at.getTime()) return refused('token_expired', 'token_expired', true);
+    if (token.status !== 'ACTIVE') return refused('token_rejected', 'token_revoked', true);
     // Apple counts unsigned terms among the authentication errors: no session, no installation.
-    if (!(await hasAcceptedCurrentTerms(db, token.orgId))) return refused('T_C_NOT_SIGNED', 'terms_not_accepted');
+    if (!(await hasAcceptedCurrentTerms(db, token.orgId))) return refused('T_C_NOT_SIGNED', 'terms_not_accepted', true);
     return { ok: true, token, oauth };
   }
 
@@ -158,8 +176,10 @@ export function sessionRouter(deps: SessionDeps): Router {
 
   router.get('/session', async (req, res) => {
     const at = now();
+    const blocked = await sessionThrottled(db, req, options.refusalThrottle, at);
+    if (blocked) return tooManySessions(res, blocked);
     const verdict = await verify(req, at);
-    if (!verdict.ok) return refuseSession(deps, req, res, verdict.refusal, verdict.token);
+    if (!verdict.ok) return refuseSession(deps, req, res, verdict.refusal, { token: verdict.token, consumerKey: verdict.consumerKey, signed: verdict.signed, at });
     const { token, oauth } = verdict;
     const sessionToken = newSessionToken();
     const opened = await openDepSession(db, {
@@ -172,7 +192,10 @@ export function sessionRouter(deps: SessionDeps): Router {
       nonceRetentionSeconds,
       protocolVersion: protocolVersionOf(req.get('x-server-protocol-version')),
     });
-    if (opened === 'nonce_used') return refuseSession(deps, req, res, new DepSessionRefusal('signature_invalid', 'nonce_used'), token);
+    if (opened === 'nonce_used') {
+      // A replay: possibly someone else's capture, so aggregated like unsigned refusals.
+      return refuseSession(deps, req, res, new DepSessionRefusal('signature_invalid', 'nonce_used'), { token, consumerKey: oauth.consumerKey, signed: false, at });
+    }
     if (!token.installedAt) signalInstalled(token);
     res.status(200).setHeader(SESSION_HEADER, sessionToken).setHeader('Cache-Control', 'no-store').json({ auth_session_token: sessionToken });
     // Opportunistic clean-up after answering; a failure only delays it to the next session.

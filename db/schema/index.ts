@@ -6,3 +6,4 @@ export * from './notifications';
 export * from './rate-limits';
 export * from './idempotency';
 export * from './terms';
+export * from './accounts';

@@ -10,6 +10,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../../api/app';
 import type { AccountEventPaging } from '../../api/account-event-commands';
+import type { AccountsOptions } from '../../api/accounts-options';
 import type { AuthThrottle } from '../../api/auth';
 import { createMdmApp } from '../../api/mdm/app';
 import type { DepOptions } from '../../api/mdm/session';
@@ -68,6 +69,8 @@ export interface TestStackOptions {
   notifications?: Partial<NotificationDeliveryConfig>;
   /** /metrics snapshot cache (tests: 0, so each scrape reads the database). */
   metricsCacheMs?: number;
+  /** People's accounts: session timeouts, lockout, mailer, single sign-on. */
+  accounts?: Partial<AccountsOptions>;
   /**
    * Refused-authentication limits. Every test calls from 127.0.0.1 and several make dozens of
    * deliberate 401s, so the default here is high; test/rate-limiting.test.ts sets small ones.
@@ -119,15 +122,20 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   });
   const logger = options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const apiCommands = options.wrapCommands ? options.wrapCommands(commands) : commands;
+  // Every test calls /session from 127.0.0.1, some with dozens of deliberate refusals: a high limit
+  // unless a test sets its own (test/dep-rate-limits.test.ts).
+  const depOptions: Partial<DepOptions> = { refusalThrottle: { failuresPerAddress: 100_000, failuresPerKey: 100_000, windowSeconds: 60 }, ...options.dep };
   const app = createApp({
     database,
     client,
     commands: apiCommands,
     secretBox,
     logger,
-    ...(options.dep ? { dep: options.dep } : {}),
+    dep: depOptions,
     authThrottle: options.authThrottle ?? { failuresPerAddress: 100_000, failuresPerKey: 100_000, windowSeconds: 60 },
     ...(options.metricsCacheMs !== undefined ? { metrics: { cacheMs: options.metricsCacheMs } } : {}),
+    ...(options.accounts ? { accounts: options.accounts } : {}),
+    durations,
   });
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -137,7 +145,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     commands: apiCommands,
     secretBox,
     logger,
-    options: { ...options.dep, publicBaseUrl: options.publicDepBaseUrl },
+    options: { ...depOptions, publicBaseUrl: options.publicDepBaseUrl },
   });
   const depServer = http.createServer(mdmApp);
   await new Promise<void>((resolve) => depServer.listen(0, '127.0.0.1', () => resolve()));
