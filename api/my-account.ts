@@ -14,13 +14,12 @@ import type { Logger } from '../runtime/logger';
 import { accountEventMeta, accountEventResource, recordAndStartAccountEvent } from './account-event-flow';
 import { assertPasswordAcceptable, twoFactorRequired, type AccountsOptions } from './accounts-options';
 import { principalOf } from './auth';
-import { readAttributes } from './body';
+import { readAttributes, jsonBody } from './body';
 import { clearSessionCookies } from './cookies';
 import type { LinkCommands } from './link-commands';
 import { passwordChangePreview } from './password-change-preview';
 import { problem } from './problem';
 import { apiRouter } from './router';
-import { jsonBody } from './body';
 
 export interface MyAccountDeps {
   db: Db;

@@ -16,13 +16,12 @@ import type { Logger } from '../runtime/logger';
 import { accountEventResource, recordAndStartAccountEvent } from './account-event-flow';
 import { accountLinkUrl, type AccountsOptions } from './accounts-options';
 import { principalOf, requirePermission } from './auth';
-import { readAttributes } from './body';
+import { readAttributes, jsonBody } from './body';
 import { displayName } from './fields';
 import type { LinkCommands } from './link-commands';
 import { passwordChangePreview } from './password-change-preview';
 import { problem } from './problem';
 import { apiRouter } from './router';
-import { jsonBody } from './body';
 
 export interface PeopleDeps {
   db: Db;

@@ -15,12 +15,11 @@ import { verifyTotp } from '../domain/totp';
 import type { Logger } from '../runtime/logger';
 import { recordAndStartAccountEvent } from './account-event-flow';
 import { assertPasswordAcceptable, twoFactorRequired, type AccountsOptions } from './accounts-options';
-import { readAttributes } from './body';
+import { readAttributes, jsonBody } from './body';
 import { clearSessionCookies, readCookie, SESSION_COOKIE, setSessionCookies } from './cookies';
 import type { LinkCommands } from './link-commands';
 import { problem } from './problem';
 import { apiRouter } from './router';
-import { jsonBody } from './body';
 
 export interface SessionsDeps {
   db: Db;
