@@ -47,8 +47,9 @@ export class Cursors {
   decode(list: string, binding: string, cursor: string): PagePosition {
     const [payload, mac, ...rest] = cursor.split('.');
     if (!payload || !mac || rest.length || cursor.length > 1000) throw problem('BAD_REQUEST', CURSOR_REFUSED);
-    const given = Buffer.from(mac, 'base64url');
-    const expected = this.#mac(payload);
+    // Compared as text: base64url's last character carries spare bits a byte comparison would ignore.
+    const given = Buffer.from(mac, 'utf8');
+    const expected = Buffer.from(this.#mac(payload).toString('base64url'), 'utf8');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw problem('BAD_REQUEST', CURSOR_REFUSED);
     let parsed: unknown;
     try {
