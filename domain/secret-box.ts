@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 
 /**
  * Encrypts OAuth secrets at rest with AES-256-GCM. Format: "v1.<iv>.<tag>.<ciphertext>", base64url.
@@ -16,9 +16,9 @@ export class SecretBox {
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
   }
-  /** A 32-byte key for another purpose (e.g. signing paging cursors), derived with HKDF-SHA256 so it reveals nothing of this one. */
-  deriveKey(label: string): Buffer {
-    return Buffer.from(hkdfSync('sha256', this.#key, Buffer.alloc(0), `dms-link ${label}`, 32));
+  /** A 32-byte key for one purpose (e.g. signing device cursors), derived from the secrets key; never stored. */
+  deriveKey(purpose: string): Buffer {
+    return createHmac('sha256', this.#key).update(`dms-link key derivation\n${purpose}`, 'utf8').digest();
   }
   open(sealed: string): string {
     const [version, iv, tag, body] = sealed.split('.');
