@@ -1,4 +1,5 @@
 import { createAccountEventActivities } from './account-events';
+import { createDeviceActivityActivities } from './device-activities';
 import { createLinkActivities, type LinkActivityDeps } from './links';
 import { createNotificationActivities, type NotificationActivityDeps } from './notifications';
 import { createRetentionActivities } from './retention';
@@ -7,5 +8,11 @@ export type ActivityDeps = LinkActivityDeps & NotificationActivityDeps;
 
 /** All activities, wired to their dependencies (the worker passes production ones, tests a fresh schema). */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createLinkActivities(deps), ...createAccountEventActivities(deps), ...createNotificationActivities(deps), ...createRetentionActivities(deps) };
+  return {
+    ...createLinkActivities(deps),
+    ...createAccountEventActivities(deps),
+    ...createNotificationActivities(deps),
+    ...createRetentionActivities(deps),
+    ...createDeviceActivityActivities(deps),
+  };
 }

@@ -8,6 +8,7 @@ import { normalizeServerName } from '../domain/server-name';
 import { generateServiceTokenSecrets } from '../domain/service-token';
 import { recordAudit } from '../db/audit';
 import type { Db } from '../db/client';
+import { unassignDevicesOfDeletedLink } from '../db/devices';
 import { uniqueViolation } from '../db/errors';
 import { certificates, links, notifications, serviceTokens } from '../db/schema';
 import type { LinkActivities } from './link-activity-types';
@@ -362,6 +363,8 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
             .update(links)
             .set({ linkState: 'DELETED', deletedAt: at, updatedAt: at })
             .where(and(eq(links.id, input.linkId), isNull(links.deletedAt)));
+          // Its devices become unassigned, each a `deleted` entry in its sync feed (idempotent).
+          await unassignDevicesOfDeletedLink(tx, input.linkId, at);
           await recordAudit(tx, {
             id: input.operationId,
             orgId: input.orgId,

@@ -26,6 +26,11 @@ import { requestDeadline } from './request-deadline';
 import { accountsOptions, mountAccountRoutes, mountPublicAccountRoutes } from './accounts-routes';
 import type { AccountsOptions } from './accounts-options';
 import type { LifecycleDurations } from '../workflows/link-types';
+import { defaultDeviceAssignmentsRouter } from './default-device-assignments';
+import { mdmServerDevicesRouter } from './mdm-server-devices';
+import type { MdmDevicesOptions } from './mdm/devices';
+import { orgDeviceActivitiesRouter } from './org-device-activities';
+import { orgDevicesRouter } from './org-devices';
 
 export interface AppDeps {
   database: Database;
@@ -48,6 +53,8 @@ export interface AppDeps {
   accounts?: Partial<AccountsOptions>;
   /** The lifecycle settings, for the token timeline's reminders due (default: a year, 30/14/7/1 days). */
   durations?: LifecycleDurations;
+  /** MDM-facing fetch/sync: the cursor age limit (default 7 days; tests shorten it). */
+  mdmDevices?: Partial<MdmDevicesOptions>;
 }
 
 /** The admin Express app: health, metrics, the admin API under /v1, the console, and the /dep alias of the MDM-facing service. */
@@ -89,6 +96,11 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/webhooks', webhooksRouter({ db: database.db, secretBox: deps.secretBox }));
   v1.use('/me', meRouter({ db: database.db }));
   v1.use('/terms', termsRouter({ db: database.db }));
+  const nowDep = deps.now ? { now: deps.now } : {};
+  v1.use('/mdmServers', mdmServerDevicesRouter({ db: database.db }));
+  v1.use('/orgDevices', orgDevicesRouter({ db: database.db, ...nowDep }));
+  v1.use('/orgDeviceActivities', orgDeviceActivitiesRouter({ db: database.db, commands: deps.commands, ...nowDep }));
+  v1.use('/defaultDeviceAssignments', defaultDeviceAssignmentsRouter({ db: database.db, ...nowDep }));
   app.use('/v1', v1);
   // The web console: static files, no build step; it calls /v1 with the API key it is given.
   app.use('/console', express.static(CONSOLE_DIR, { index: 'index.html', fallthrough: true, setHeaders: setConsoleHeaders }));
@@ -102,6 +114,7 @@ export function createApp(deps: AppDeps): Express {
       secretBox: deps.secretBox,
       logger,
       ...(deps.dep ? { options: deps.dep } : {}),
+      ...(deps.mdmDevices ? { devices: deps.mdmDevices } : {}),
       ...(deps.now ? { now: deps.now } : {}),
     }),
   );

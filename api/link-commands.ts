@@ -1,6 +1,13 @@
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { DomainError } from '../domain/errors';
+import {
+  DEFAULT_DEVICE_ACTIVITY_OPTIONS,
+  startDeviceActivityWorkflow,
+  startNotificationDeliveryWorkflow,
+  type DeviceActivityOptions,
+  type DeviceActivityStart,
+} from './device-activity-commands';
 import { DEFAULT_ACCOUNT_EVENT_PAGING, startAccountEventWorkflow, type AccountEventPaging, type AccountEventStart } from './account-event-commands';
 import {
   createLinkUpdate,
@@ -36,6 +43,10 @@ export interface LinkCommands {
   tokenRevoked(linkId: string, signal: TokenRevokedSignal): Promise<void>;
   /** Starts the fan-out of a password change or departure to the user's links (api/account-event-commands.ts). */
   startAccountEvent(event: AccountEventStart): Promise<void>;
+  /** Starts the workflow of a device activity (api/device-activity-commands.ts). */
+  startDeviceActivity(start: DeviceActivityStart): Promise<void>;
+  /** Delivers a notification recorded by the API (webhooks, email) through its own workflow. */
+  deliverNotification(notificationId: string, summary: string): Promise<void>;
 }
 
 export interface LinkCommandsOptions {
@@ -45,6 +56,7 @@ export interface LinkCommandsOptions {
   /** How long an API request waits for the workflow's verdict before answering 503. */
   updateTimeoutMs: number;
   accountEventPaging?: AccountEventPaging;
+  deviceActivity?: Partial<DeviceActivityOptions>;
 }
 
 export function createLinkCommands(options: LinkCommandsOptions): LinkCommands {
@@ -105,6 +117,13 @@ export function createLinkCommands(options: LinkCommandsOptions): LinkCommands {
     async startAccountEvent(event) {
       const paging = options.accountEventPaging ?? DEFAULT_ACCOUNT_EVENT_PAGING;
       await bounded(() => startAccountEventWorkflow(client, { taskQueue, paging }, event));
+    },
+    async startDeviceActivity(start) {
+      const deviceOptions = { ...DEFAULT_DEVICE_ACTIVITY_OPTIONS, ...options.deviceActivity, taskQueue };
+      await bounded(() => startDeviceActivityWorkflow(client, deviceOptions, start));
+    },
+    async deliverNotification(notificationId, summary) {
+      await bounded(() => startNotificationDeliveryWorkflow(client, taskQueue, notificationId, summary));
     },
   };
 }

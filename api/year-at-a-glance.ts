@@ -9,6 +9,12 @@ import { problem } from './problem';
 
 type TimelineKind = 'ISSUED' | 'INSTALLED' | 'INSTALL_REMINDER_SENT' | 'INSTALL_REMINDER_DUE' | 'REMINDER_SENT' | 'REMINDER_DUE' | 'EXPIRES' | 'EXPIRED' | 'ENDED';
 
+/** "P30D" → "30 days", for people; other durations as written. */
+const inWords = (offset: string) => {
+  const days = /^P(\d+)D$/.exec(offset)?.[1];
+  return days ? `${days} day${days === '1' ? '' : 's'}` : offset;
+};
+
 interface TimelineEvent {
   kind: TimelineKind;
   dateTime: string;
@@ -50,7 +56,7 @@ export function yearAtAGlanceRouter(deps: { db: Db; durations: LifecycleDuration
         if (n.kind === 'RENEWAL_REMINDER') {
           const offset = typeof n.payload.offset === 'string' ? n.payload.offset : '';
           sentOffsets.add(offset);
-          events.push({ kind: 'REMINDER_SENT', dateTime: at(n.createdAt), label: `Reminder sent (${offset} before expiry)` });
+          events.push({ kind: 'REMINDER_SENT', dateTime: at(n.createdAt), label: `Reminder sent (${inWords(offset)} before expiry)` });
         } else if (n.kind === 'INSTALL_REMINDER') {
           installReminderSent = true;
           events.push({ kind: 'INSTALL_REMINDER_SENT', dateTime: at(n.createdAt), label: 'Reminder sent: not installed yet' });
@@ -60,7 +66,7 @@ export function yearAtAGlanceRouter(deps: { db: Db; durations: LifecycleDuration
       if (live) {
         for (const offset of deps.durations.reminderOffsets) {
           const due = subtractDuration(token.expiresAt.getTime(), offset);
-          if (!sentOffsets.has(offset) && due > now) events.push({ kind: 'REMINDER_DUE', dateTime: at(due), label: `Reminder due (${offset} before expiry)` });
+          if (!sentOffsets.has(offset) && due > now) events.push({ kind: 'REMINDER_DUE', dateTime: at(due), label: `Reminder due (${inWords(offset)} before expiry)` });
         }
         const installDue = addDuration(token.issuedAt.getTime(), deps.durations.installReminderAfter);
         if (!token.installedAt && !installReminderSent && installDue > now) {

@@ -14,10 +14,10 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import express, { type Express } from 'express';
-import { pinoHttp } from 'pino-http';
 import { createActivities } from '../activities';
 import { DEFAULT_DELIVERY_CONFIG } from '../activities/notifications';
 import { createLinkCommands } from '../api/link-commands';
+import { requestLogger } from '../api/request-logger';
 import type { Db } from '../db/client';
 import { addDuration } from '../domain/durations';
 import type { SecretBox } from '../domain/secret-box';
@@ -142,29 +142,19 @@ export function ceilingAdminApp(client: Client, durations: LifecycleDurations): 
 
 /**
  * The MDM-facing routes answering at once, on the same Express stack as the real listener
- * (request logging through pino-http with the same serializers, trust proxy). During onboarding
+ * (api/mdm/app.ts: the same request logger, trust proxy, raw body parser). During onboarding
  * the client names its link in X-Bench-Link so /session can send the installation signal the real
  * endpoint sends (the real one finds the link by consumer key in Postgres).
  */
 export function ceilingMdmApp(client: Client, durations: LifecycleDurations, logger: Logger): Express {
   const commands = createLinkCommands({ client, taskQueue: CEILING_TASK_QUEUE, durations, updateTimeoutMs: 15_000 });
+  // As api/mdm/app.ts createMdmApp and depRouter set it up, up to the handlers.
   const app = express();
   app.disable('x-powered-by');
+  app.set('case sensitive routing', true);
   app.set('trust proxy', 'loopback');
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (_req, res) => {
-        const id = randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
+  app.use(requestLogger(logger));
+  app.use(express.raw({ type: () => true, limit: '1mb' }));
   const session = randomUUID().replace(/-/g, '').padEnd(43, 'x');
   app.get(['/session', '/dep/session'], (req, res) => {
     const [linkId = '', tokenId = ''] = (req.get('x-bench-link') ?? '').split('/');

@@ -17,6 +17,8 @@ export interface ServiceSettings {
   /** A bench database on a Postgres server; PGlite in dataDir when absent. */
   databaseUrl?: string | undefined;
   logLevel: string;
+  /** The prebundled workflow code (production workers run it, as `npm run worker` after `npm run build`). */
+  workflowBundlePath?: string | undefined;
 }
 
 export interface BenchOrg {
@@ -72,6 +74,10 @@ export type ServiceRequest =
   | { op: 'countLinks'; state: string }
   | { op: 'reminders'; orgId: string }
   | { op: 'ceilingReminders' }
+  | { op: 'seedDevices'; org: BenchOrg; linkId: string; count: number }
+  | { op: 'directDeviceFetch'; linkId: string; pageSize: number }
+  | { op: 'startAssignDevices'; org: BenchOrg; linkId: string; serials: string[] }
+  | { op: 'deviceActivityStatus'; orgId: string; activityId: string }
   /** gc: collect garbage first (comparable samples); the periodic peak sampler leaves it off. */
   | { op: 'stats'; gc?: boolean }
   | { op: 'stop' };
@@ -86,12 +92,18 @@ export type ServiceReply<R extends ServiceRequest['op']> = R extends 'createOrgs
         ? ReminderCount
         : R extends 'stats'
           ? ServiceStats
-          : null;
+          : R extends 'seedDevices'
+            ? string[]
+            : R extends 'directDeviceFetch'
+              ? { seconds: number; devices: number }
+              : R extends 'startAssignDevices' | 'deviceActivityStatus'
+                ? string
+                : null;
 
 export type ToService = { id: number } & ServiceRequest;
 export interface ServiceUrls {
   apiUrl: string | null;
-  /** The MDM-facing origin: its own listener when the build has one, else the /dep alias on the API. */
+  /** The MDM-facing origin: its own listener (DEP_PORT), Apple's paths at its root. */
   mdmUrl: string | null;
   ceilingApiUrl: string | null;
   ceilingMdmUrl: string | null;

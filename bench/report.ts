@@ -43,7 +43,7 @@ function columnFigures(c: ColumnReport, r: Report): Figures {
     devices: {
       fetchSeconds: dev?.fetch ? { value: dev.fetch.seconds, size: devSize } : missing(devSize, devReason),
       fetchRatioToCeiling: dev?.fetch ? { value: dev.fetch.ratioToCeiling, size: devSize } : missing(devSize, devReason),
-      syncSeconds: dev?.sync ? { value: dev.sync.seconds, size: `${n(dev.sync.reassignments)} reassignments` } : missing(`${n(s.devices.reassignments)} reassignments`, devReason),
+      syncSeconds: dev?.sync ? { value: dev.sync.seconds, size: `${n(dev.sync.reassignments)} reassignments` } : missing(`${n(s.devices.assign)} reassignments`, devReason),
     },
     activities: {
       devicesPerSecond: dev?.assign ? { value: dev.assign.devicesPerSecond, size: `ASSIGN_DEVICES of ${n(dev.assign.devices)}` } : missing(`ASSIGN_DEVICES of ${n(s.devices.assign)}`, devReason),
@@ -176,7 +176,13 @@ export function renderTable(r: Report): string {
   lines.push('');
   lines.push(`| figure | goal | ${cols.map((c) => c.column).join(' | ')} |`);
   lines.push(`|---|---|${cols.map(() => '---').join('|')}|`);
-  for (const g of GOALS) lines.push(`| ${g.figure} | ${g.goal} | ${cols.map((c) => `${g.value(c, r)} — **${mark(g.met(c, r))}**`).join(' | ')} |`);
+  for (const g of GOALS) {
+    const cell = (c: ColumnReport) => {
+      const value = g.value(c, r);
+      return value === '—' ? 'not measured in this run' : `${value} — **${mark(g.met(c, r))}**`;
+    };
+    lines.push(`| ${g.figure} | ${g.goal} | ${cols.map(cell).join(' | ')} |`);
+  }
   const t = r.tokenIssuance;
   if (t) {
     lines.push(

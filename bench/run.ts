@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeWorkflowBundle } from '../runtime/workflow-bundle';
 import { measureDevices, type DevicesResult } from './devices';
 import { machineInfo, versionsInfo } from './environment';
 import { makeMdmIdentity } from './mdm-client';
@@ -56,24 +57,24 @@ const SETTINGS = {
   columns,
   tokens: { certificates: quick ? 300 : 1000, keys: quick ? 8 : 32, seconds: 3, opensslSeconds: 3 },
   onboarding: {
-    warmup: quick ? { concurrency: 4, links: 8 } : { concurrency: 8, links: 32 },
+    warmup: quick ? { concurrency: 4, links: 4 } : { concurrency: 8, links: 32 },
     levels: quick
       ? [
-          { concurrency: 1, links: 6 },
-          { concurrency: 32, links: 64 },
+          { concurrency: 1, links: 4 },
+          { concurrency: 32, links: 32 },
         ]
       : [
-          { concurrency: 1, links: 30 },
-          { concurrency: 8, links: 120 },
-          { concurrency: 32, links: 320 },
+          { concurrency: 1, links: 20 },
+          { concurrency: 8, links: 64 },
+          { concurrency: 32, links: 192 },
         ],
     levelTimeLimitMs: quick ? 45_000 : 180_000,
   },
-  dep: { rate: 500, seconds: quick ? 3 : 10, capacitySeconds: quick ? 2 : 5, concurrency: 16, tokens: 4 },
-  reads: { links: sizeArg('reads', quick ? 2_000 : 10_000), rate: 200, seconds: quick ? 3 : 10, capacitySeconds: quick ? 1 : 3, concurrency: 8 },
-  parked: { workflows: sizeArg('parked', quick ? 500 : 10_000), concurrency: 64, startTimeLimitMs: quick ? 60_000 : 600_000, settleTimeLimitMs: quick ? 30_000 : 300_000 },
-  storm: { links: sizeArg('storm', quick ? 500 : 5_000), concurrency: 64, drainTimeLimitMs: quick ? 45_000 : 240_000 },
-  devices: { devices: sizeArg('devices', quick ? 10_000 : 100_000), pageSize: 1000, reassignments: quick ? 2_000 : 10_000, assign: quick ? 2_000 : 10_000 },
+  dep: { rate: 500, seconds: quick ? 2 : 6, capacitySeconds: quick ? 1 : 3, concurrency: 16, tokens: quick ? 8 : 32 },
+  reads: { links: sizeArg('reads', quick ? 1_000 : 10_000), rate: 200, seconds: quick ? 2 : 6, capacitySeconds: quick ? 1 : 2, concurrency: 8 },
+  parked: { workflows: sizeArg('parked', quick ? 300 : 10_000), concurrency: 64, startTimeLimitMs: quick ? 60_000 : 300_000, settleTimeLimitMs: quick ? 30_000 : 120_000 },
+  storm: { links: sizeArg('storm', quick ? 300 : 5_000), concurrency: 64, drainTimeLimitMs: quick ? 45_000 : 150_000 },
+  devices: { devices: sizeArg('devices', quick ? 10_000 : 100_000), pageSize: 1000, assign: quick ? 2_000 : 10_000 },
   service: { logLevel: 'info', temporal: 'dev server, SQLite file (synchronous=OFF)', databaseServer: DATABASE_SERVER_URL.replace(/\/\/[^@/]*@/, '//…@') },
 };
 export type Settings = typeof SETTINGS;
@@ -114,7 +115,15 @@ async function runColumn(column: Column, report: Report, identity: Awaited<Retur
   const out: ColumnReport = { column };
   const certificateDer = identity.certificates[0]?.der ?? Buffer.alloc(0);
   say(`\n[${column}] Temporal dev server and the processes under test (${column === 'postgres' ? 'api and worker apart' : 'embedded: api and worker in one process with PGlite'}) and their ceiling …`);
-  const stack: Stack = await startStack({ column, databaseServerUrl: DATABASE_SERVER_URL, workDir: tmpDir, logLevel: SETTINGS.service.logLevel, nodeArgs, log: say });
+  const stack: Stack = await startStack({
+    column,
+    databaseServerUrl: DATABASE_SERVER_URL,
+    workDir: tmpDir,
+    logLevel: SETTINGS.service.logLevel,
+    workflowBundlePath: path.join(tmpDir, 'workflow-bundle.js'),
+    nodeArgs,
+    log: say,
+  });
   cleanups.unshift(() => stack.stop());
   try {
     const idle = await stack.worker.request({ op: 'stats', gc: true });
@@ -142,7 +151,7 @@ async function runColumn(column: Column, report: Report, identity: Awaited<Retur
     }
     if (parts.has('devices')) {
       say(`\n[${column}: devices] …`);
-      out.devices = await measureDevices(stack, SETTINGS.devices, tmpDir, say);
+      out.devices = await measureDevices(stack, driver, SETTINGS.devices, say);
     }
   } catch (err) {
     out.failed = err instanceof Error ? err.message : String(err);
@@ -181,6 +190,8 @@ async function main(): Promise<void> {
   const identity = await makeMdmIdentity(Math.max(onboardingLinks, SETTINGS.tokens.certificates), SETTINGS.tokens.keys);
   let failed = false;
   try {
+    // As `npm run build` before a production deploy: the Postgres column's workers run this bundle.
+    if (columns.includes('postgres')) await writeWorkflowBundle(path.join(tmpDir, 'workflow-bundle.js'));
     if (parts.has('tokens')) {
       say(`\n[tokens] token issuance over ${SETTINGS.tokens.certificates} distinct certificates vs openssl speed rsa2048 …`);
       const file = profile ? path.join(profilesDir, `tokens-${Date.now()}.cpuprofile`) : undefined;

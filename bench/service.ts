@@ -21,6 +21,8 @@ import { startServices, type Services } from '../runtime/services';
 import { ceilingAdminApp, ceilingMdmApp, createCeilingWorker, listen, newCeilingCounters } from './ceiling';
 import type { BenchOrg, FromService, ReminderCount, ServiceRequest, ServiceSettings, ServiceStats, ToService } from './protocol';
 import { reminderCount, seedLinks } from './seed';
+import { deviceActivityStatus, directDeviceFetch, seedDevices, startAssignDevices } from './seed-devices';
+import { createLinkCommands, type LinkCommands } from '../api/link-commands';
 import { directorySize } from './util';
 
 const settings = JSON.parse(process.env.BENCH_SERVICE ?? '{}') as ServiceSettings;
@@ -40,13 +42,14 @@ async function main(): Promise<void> {
     LOG_LEVEL: settings.logLevel,
     DATABASE_URL: settings.databaseUrl ?? '',
     TEMPORAL_ADDRESS: settings.temporalAddress,
+    WORKFLOW_BUNDLE_PATH: settings.workflowBundlePath ?? '',
   };
   const config = loadConfig(env);
   const logger = createLogger(config.LOG_LEVEL);
   const stops: Array<() => Promise<void>> = [];
   const serving = roles.api || roles.worker;
   const services: Services | undefined = serving
-    ? await startServices(config, settings.temporalAddress, logger, { api: roles.api, worker: roles.worker })
+    ? await startServices(config, settings.temporalAddress, logger, { api: roles.api, worker: roles.worker, mode: settings.workflowBundlePath ? 'production' : 'development' })
     : undefined;
   const db = services?.database.db;
   const secretBox = new SecretBox(loadSecretsKey(config));
@@ -62,6 +65,7 @@ async function main(): Promise<void> {
       maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
       secretBox,
       counters,
+      workflowBundlePath: config.WORKFLOW_BUNDLE_PATH,
     });
     ceilingWorker = worker;
     const run = worker.run();
@@ -88,6 +92,17 @@ async function main(): Promise<void> {
     });
   }
   if (services) stops.push(() => services.stop());
+
+  /** The API's own Temporal calls (device activities are started through them). */
+  let commands: LinkCommands | undefined;
+  async function linkCommands(): Promise<LinkCommands> {
+    if (!commands) {
+      const connection = await Connection.connect({ address: settings.temporalAddress });
+      stops.unshift(() => connection.close());
+      commands = createLinkCommands({ client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), taskQueue: config.TASK_QUEUE, durations: lifecycleDurations(config), updateTimeoutMs: 30_000 });
+    }
+    return commands;
+  }
 
   function requireDb(): Db {
     if (!db) throw new Error('this bench process has no database');
@@ -122,6 +137,14 @@ async function main(): Promise<void> {
         };
         return result;
       }
+      case 'seedDevices':
+        return seedDevices(requireDb(), request.org, request.linkId, request.count);
+      case 'directDeviceFetch':
+        return directDeviceFetch(requireDb(), request.linkId, request.pageSize);
+      case 'startAssignDevices':
+        return startAssignDevices(requireDb(), await linkCommands(), request.org, request.linkId, request.serials);
+      case 'deviceActivityStatus':
+        return deviceActivityStatus(requireDb(), request.orgId, request.activityId);
       case 'stats':
         return stats(request.gc ?? false);
       case 'stop':
@@ -157,13 +180,7 @@ async function main(): Promise<void> {
     );
   });
   const apiUrl = services?.apiUrl ?? null;
-  send({ type: 'ready', apiUrl, mdmUrl: mdmOrigin(services, apiUrl), ceilingApiUrl, ceilingMdmUrl });
-}
-
-/** The MDM-facing origin: its own listener when startServices reports one, else the /dep alias. */
-function mdmOrigin(services: Services | undefined, apiUrl: string | null): string | null {
-  const own = (services as { mdmUrl?: string; depUrl?: string } | undefined) ?? {};
-  return own.mdmUrl ?? own.depUrl ?? (apiUrl ? `${apiUrl}/dep` : null);
+  send({ type: 'ready', apiUrl, mdmUrl: services?.depUrl ?? null, ceilingApiUrl, ceilingMdmUrl });
 }
 
 // The bench owns this process: if it goes away, so does the service.

@@ -61,6 +61,7 @@ export async function startStack(options: {
   databaseServerUrl: string;
   workDir: string;
   logLevel: string;
+  workflowBundlePath: string;
   nodeArgs: string[];
   log: (line: string) => void;
 }): Promise<Stack> {
@@ -84,6 +85,8 @@ export async function startStack(options: {
           dataDir: path.join(workDir, column, 'data'),
           databaseUrl: database?.url,
           logLevel: options.logLevel,
+          // Production workers run the prebundled code (`npm run build`); embedded mode bundles the sources, as `npm start`.
+          workflowBundlePath: column === 'postgres' ? options.workflowBundlePath : undefined,
         },
         path.join(workDir, `${column}-${name}.log`),
         options.nodeArgs,

@@ -78,7 +78,7 @@ async function side(
 }
 
 export async function measureStorm(stack: Stack, settings: StormSettings, certificateDer: Buffer, log: (line: string) => void): Promise<StormResult> {
-  const margin = (n: number) => Date.now() + Math.ceil((n / Math.max(10, settings.expectedStartsPerSecond)) * 1.5 * 1000) + 10_000;
+  const margin = (n: number) => Date.now() + Math.ceil((n / Math.max(10, settings.expectedStartsPerSecond)) * 2 * 1000) + 10_000;
 
   // The real worker: rows in Postgres first (the reminder activity reads its link), then the runs.
   const [org] = await stack.api.request({ op: 'createOrgs', count: 1 });

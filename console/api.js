@@ -14,8 +14,16 @@ export class ApiError extends Error {
   constructor(status, detail, code) { super(detail); this.status = status; this.code = code; }
 }
 
+/** The CSRF token of a console session (the dms_csrf cookie), echoed in X-CSRF-Token on changes. */
+function csrfToken() {
+  const match = /(?:^|;\s*)dms_csrf=([^;]+)/.exec(document.cookie);
+  return match ? decodeURIComponent(match[1]) : '';
+}
+
+/** With an API key: Authorization: Bearer. Signed in as a person: the HttpOnly session cookie goes by itself. */
 export async function api(method, path, { json, body, contentType } = {}) {
-  const headers = { authorization: `Bearer ${session.key}` };
+  const headers = session.key ? { authorization: `Bearer ${session.key}` } : {};
+  if (!session.key && method !== 'GET') headers['x-csrf-token'] = csrfToken();
   let payload;
   if (json !== undefined) { headers['content-type'] = 'application/json'; payload = JSON.stringify(json); }
   else if (body !== undefined) { if (contentType) headers['content-type'] = contentType; payload = body; }

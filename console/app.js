@@ -1,6 +1,10 @@
 // dms-link web console: Devices > Management Services, as in Apple Business, over the admin API.
 import { api, apiJson, ApiError, downloadServiceToken, session, uploadCertificate } from './api.js';
 import { daysLeft, errorBox, field, fmtDate, h, mount } from './dom.js';
+import { enrolView, linkView, signInView as peopleSignInView } from './sign-in.js';
+import { homeView, tokenTimelineSection } from './home.js';
+import { accountView } from './account.js';
+import { peopleView } from './people.js';
 
 const main = document.getElementById('main');
 const top = document.getElementById('top');
@@ -45,17 +49,21 @@ function header() {
     top,
     h('span', { class: 'brand' }, `dms-link · ${me.organization.name}`),
     h('nav', { 'aria-label': 'Main' },
+      h('a', { href: '#/home' }, 'Home'),
       h('a', { href: '#/services' }, 'Devices › Management Services'),
+      can('users.manage') ? h('a', { href: '#/people' }, 'People') : null,
       can('users.manage') ? h('a', { href: '#/users' }, 'Users') : null,
       can('users.manage') ? h('a', { href: '#/roles' }, 'Roles') : null,
     ),
-    h('span', {}, `${me.name} (${me.roleName ?? me.role})`),
+    h('a', { href: '#/account' }, `${me.name} (${me.roleName ?? me.role})`),
     h('button', { class: 'secondary', type: 'button', onclick: signOut }, 'Sign out'),
   );
 }
 
 /** Forgets the key (and who it belongs to); `message` says why when the API refused the key. */
 function signOut(message) {
+  // A person's session ends on the server too; an API key is simply forgotten.
+  if (!session.key) void api('POST', '/v1/auth/signOut').catch(() => undefined);
   session.key = null;
   me = null;
   header();
@@ -65,23 +73,23 @@ function signOut(message) {
 }
 
 // ---------- sign in ----------
+/** What the account pages (sign-in.js, home.js, account.js, people.js) need of this one. */
+const ui = {
+  page,
+  can,
+  me: () => me,
+  flash: (message) => { flash = message; },
+  async signedIn(hash) {
+    me = null;
+    await loadMe();
+    if (location.hash === hash) await route();
+    else location.hash = hash;
+  },
+  signedOut: (message) => signOut(message),
+};
+
 function signInView() {
-  const input = h('input', { id: 'api-key', type: 'password', autocomplete: 'off', required: true, 'aria-describedby': 'api-key-hint' });
-  const err = errorBox('signin-error');
-  const form = h('form', {
-    onsubmit: async (e) => {
-      e.preventDefault();
-      session.key = input.value.trim();
-      try {
-        await loadMe();
-        location.hash = '#/services';
-      } catch (error) {
-        session.key = null;
-        err.textContent = error instanceof ApiError ? error.message : 'Could not reach the service.';
-      }
-    },
-  }, ...field('api-key', 'API key', input, 'The key printed by npm start or given to you by an administrator.'), err, h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Sign in')));
-  page('Sign in', form);
+  return peopleSignInView(ui, { ssoFailed: location.hash === '#/signin/sso-failed' });
 }
 
 async function loadMe() {
@@ -315,6 +323,7 @@ async function serviceView(id) {
       h('dt', {}, 'Installed'), h('dd', {}, a.serviceToken ? (a.serviceToken.installedDateTime ? fmtDate(a.serviceToken.installedDateTime) : 'Not yet') : '—')),
     err, status,
     release, tokenActions, rename, remove,
+    await tokenTimelineSection(id),
     h('h2', {}, 'History'),
     await historyList(id));
 }
@@ -471,11 +480,17 @@ async function rolesView() {
 
 // ---------- routing ----------
 async function route() {
-  const hash = location.hash || '#/services';
-  if (!session.key) { if (hash !== '#/signin') location.hash = '#/signin'; else signInView(); return; }
+  const hash = location.hash || '#/home';
+  const link = /^#\/link\/([\w-]{20,200})$/.exec(hash);
+  if (link) return linkView(ui, link[1]);
+  if (hash.startsWith('#/signin')) return signInView();
   try {
+    // Signed in with an API key (this tab) or as a person (the session cookie): /v1/me says which.
     if (!me) await loadMe();
-    if (hash === '#/signin') return signInView();
+    if (hash === '#/enrol') return await enrolView(ui);
+    if (hash === '#/home') return await homeView(ui);
+    if (hash === '#/account') return await accountView(ui);
+    if (hash === '#/people') return await peopleView(ui);
     if (hash === '#/connect') return connectView();
     if (hash === '#/users') return await usersView();
     if (hash === '#/roles') return await rolesView();
@@ -483,7 +498,8 @@ async function route() {
     if (service) return await serviceView(service[1]);
     return await servicesView();
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return signOut(`${error.message} Sign in again.`);
+    if (error instanceof ApiError && error.status === 401) return signOut(me || session.key ? `${error.message} Sign in again.` : '');
+    if (error instanceof ApiError && error.code === 'TWO_FACTOR_ENROLMENT_REQUIRED' && hash !== '#/enrol') { location.hash = '#/enrol'; return; }
     page('Something went wrong', h('p', { class: 'error', role: 'alert' }, error.message));
   }
 }

@@ -7,7 +7,7 @@ export interface TokenSummary {
   expiringWithin30Days: number;
   awaitingInstallation: number;
   replacementRequired: number;
-  /** Twelve UTC calendar months from the current one: how many live tokens expire in each. */
+  /** This UTC calendar month and the next twelve (a token issued today expires in the last): live tokens expiring in each. */
   expiriesByMonth: Array<{ month: string; expiring: number }>;
 }
 
@@ -27,7 +27,7 @@ export async function tokenSummary(db: Db, orgId: string, now: Date): Promise<To
     .groupBy(links.linkState);
   const count = (state: string) => states.find((s) => s.state === state)?.n ?? 0;
   const firstMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
-  const end = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 12, 1));
+  const end = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 13, 1));
   const liveToken = and(live, eq(serviceTokens.status, 'ACTIVE'));
   const [soon] = await db
     .select({ n: sql<number>`count(*)::int` })
@@ -41,7 +41,7 @@ export async function tokenSummary(db: Db, orgId: string, now: Date): Promise<To
     .innerJoin(links, eq(links.tokenId, serviceTokens.id))
     .where(and(liveToken, gte(serviceTokens.expiresAt, now), lt(serviceTokens.expiresAt, end)))
     .groupBy(monthExpr);
-  const expiriesByMonth = Array.from({ length: 12 }, (_, i) => {
+  const expiriesByMonth = Array.from({ length: 13 }, (_, i) => {
     const month = new Date(Date.UTC(firstMonth.getUTCFullYear(), firstMonth.getUTCMonth() + i, 1)).toISOString().slice(0, 7);
     return { month, expiring: byMonth.find((m) => m.month === month)?.n ?? 0 };
   });

@@ -68,6 +68,14 @@ export const Errors = {
   // webhooks
   WEBHOOK_URL_INVALID: { status: 422, title: 'Invalid webhook URL' },
   WEBHOOK_LIMIT_REACHED: { status: 409, title: 'Webhook limit reached' },
+  // devices
+  DEVICE_EXISTS: { status: 409, title: 'The device already belongs to an organization' },
+  SERIAL_NUMBER_INVALID: { status: 422, title: 'Invalid serial number' },
+  DUPLICATE_DEVICE: { status: 422, title: 'A device is named more than once' },
+  TOO_MANY_DEVICES: { status: 422, title: 'Too many devices in one request' },
+  ACTIVITY_TYPE_UNKNOWN: { status: 422, title: 'Unknown device activity type' },
+  DEADLINE_REQUIRED: { status: 422, title: 'A migration deadline is required' },
+  DEADLINE_IN_PAST: { status: 422, title: 'The migration deadline is in the past' },
   // requests
   BAD_REQUEST: { status: 400, title: 'Malformed request' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 
 /**
  * Encrypts OAuth secrets at rest with AES-256-GCM. Format: "v1.<iv>.<tag>.<ciphertext>", base64url.
@@ -15,6 +15,10 @@ export class SecretBox {
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
+  }
+  /** A 32-byte key for one purpose (e.g. signing device cursors), derived from the secrets key; never stored. */
+  deriveKey(purpose: string): Buffer {
+    return createHmac('sha256', this.#key).update(`dms-link key derivation\n${purpose}`, 'utf8').digest();
   }
   open(sealed: string): string {
     const [version, iv, tag, body] = sealed.split('.');

@@ -2,7 +2,8 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountLinks, auditEvents, userCredentials, userSessions } from '../db/schema';
 import { cleanupTestCertificates, makeRsaCertificate, type TestCertificate } from './support/certificates';
-import { depSession, linkWithToken, tokenStatus } from './support/identity';
+import { getSession, signGet, type TokenMessage } from './support/dep';
+import { linkWithToken, tokenStatus } from './support/identity';
 import { linkAttributes } from './support/links';
 import { cookieClient, GOOD_PASSWORD, invite, totpCode, type CookieClient } from './support/people';
 import { apiClient, eventually, startTestStack, type TestStack } from './support/stack';
@@ -22,6 +23,9 @@ afterAll(async () => {
   await stack?.stop();
   cleanupTestCertificates();
 });
+
+/** The MDM-facing service (its own port), as an MDM server signs in with a token. */
+const mdmSession = (secrets: TokenMessage) => getSession(stack.depUrl, signGet(`${stack.depUrl}/session`, secrets), '/session');
 
 let addressSeq = 0;
 /** Each test signs in from its own address, so the per-address limit of one test does not reach another. */
@@ -242,7 +246,7 @@ describe('the password change is the account event', () => {
       });
     const first = await linkWithToken(viaSession, 'Change A', cert);
     const second = await linkWithToken(viaSession, 'Change B', cert);
-    expect((await depSession(stack.apiUrl, first.secrets))?.status).toBe(200);
+    expect((await mdmSession(first.secrets)).status).toBe(200);
 
     const preview = await person.browser('GET', '/v1/me/passwordChangePreview');
     expect(preview.json.data.attributes.serviceTokensThatStopWorking).toBe(2);
@@ -261,7 +265,7 @@ describe('the password change is the account event', () => {
     expect(changed.json.data.attributes).toMatchObject({ kind: 'PASSWORD_CHANGED', serviceTokensRevoked: 2 });
     // Cut at once, before the workflow runs.
     expect(await tokenStatus(stack.database.db, first.tokenId)).toBe('REVOKED');
-    expect((await depSession(stack.apiUrl, first.secrets))?.status).toBe(401);
+    expect((await mdmSession(first.secrets)).status).toBe(401);
     for (const link of [first, second]) {
       await eventually(async () => (await linkAttributes(admin, link.linkId)).linkState === 'REPLACEMENT_REQUIRED');
       expect((await linkAttributes(admin, link.linkId)).replacementReason).toBe('PASSWORD_CHANGED');

@@ -358,7 +358,7 @@ describe('web console: tokens close to expiry', () => {
       page.on('pageerror', (error) => pageErrors.push(error.message));
       await page.goto(`${short.apiUrl}/console/#/signin`);
       await page.getByLabel('API key').fill(apiKey);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in with API key' }).click();
       const row = page.getByRole('row', { name: /Soon MDM/ });
       await row.getByText('Expiring soon').waitFor();
       expect(await row.getByRole('cell', { name: '20', exact: true }).count()).toBe(1);

@@ -152,12 +152,13 @@ describe('GET /dep/session and /dep/account as an MDM vendor', () => {
     const token = session.json.auth_session_token as string;
     const c = apiClient(stack.apiUrl);
 
-    const denied = await c('POST', '/dep/server/devices', { json: { limit: 100 }, headers: { 'x-adm-auth-session': token }, key: null });
+    // Activation lock is one of Apple's paths this service does not offer.
+    const denied = await c('POST', '/dep/device/activationlock', { json: { device: 'C02XXXXXXXXX' }, headers: { 'x-adm-auth-session': token }, key: null });
     expect(denied.status).toBe(403);
     expect(denied.body.toString()).toBe('ACCESS_DENIED');
     expect(denied.headers.get('x-adm-auth-session')).toBe(token);
 
-    const anonymous = await c('POST', '/dep/server/devices', { json: { limit: 100 }, key: null });
+    const anonymous = await c('POST', '/dep/device/activationlock', { json: { device: 'C02XXXXXXXXX' }, key: null });
     expect(anonymous.status).toBe(401);
     expect(anonymous.body.toString()).toBe('UNAUTHORIZED');
   });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILT_IN_ROLES, PERMISSIONS, type Permission } from '../domain/permissions';
 import { cleanupTestCertificates, makeRsaCertificate, type TestCertificate } from './support/certificates';
 import { createRole, createUser, linkWithToken } from './support/identity';
+import { activityBody, addDevices, deviceBody, makeSerials } from './support/devices';
 import { createLink, uploadCertificate } from './support/links';
 import { apiClient, type ApiResponse, startTestStack, type TestStack } from './support/stack';
 
@@ -34,7 +35,7 @@ let stack: TestStack;
 let cert: TestCertificate;
 let admin: ReturnType<typeof apiClient>;
 const keys = {} as Record<Caller, string | null>;
-const ids = { link: '', tokenLink: '', user: '', role: '' };
+const ids = { link: '', tokenLink: '', user: '', role: '', device: '' };
 let counter = 0;
 const unique = (prefix: string) => `${prefix} ${++counter} ${Math.random().toString(36).slice(2, 6)}`;
 
@@ -58,6 +59,8 @@ beforeAll(async () => {
   ids.link = (await linkWithToken(admin, 'Shared link', cert)).linkId;
   ids.tokenLink = await createLink(admin, 'Token link');
   expect((await uploadCertificate(admin, ids.tokenLink, cert.certPem)).status).toBe(200);
+  ids.device = makeSerials(1, 'PM')[0] as string;
+  await addDevices(admin, [ids.device]);
 });
 
 afterAll(async () => {
@@ -67,6 +70,11 @@ afterAll(async () => {
 
 const freshLink = () => createLink(admin, unique('Fresh'));
 const freshUser = async () => (await createUser(admin, 'Viewer')).id;
+const freshDevice = async () => {
+  const serial = makeSerials(1, 'PF')[0] as string;
+  await addDevices(admin, [serial]);
+  return serial;
+};
 
 const ENDPOINTS: Endpoint[] = [
   { name: 'GET /v1/mdmServers', permission: 'dms.view', success: 200, scoped: false, request: async () => ({ method: 'GET', path: '/v1/mdmServers' }) },
@@ -139,6 +147,43 @@ const ENDPOINTS: Endpoint[] = [
     request: async () => ({ method: 'POST', path: '/v1/roles', json: { data: { type: 'roles', attributes: { name: unique('Role'), permissions: ['dms.view'] } } } }),
   },
   { name: 'GET /v1/auditEvents', permission: 'audit.view', success: 200, scoped: false, request: async () => ({ method: 'GET', path: '/v1/auditEvents' }) },
+  { name: 'GET /v1/orgDevices', permission: 'devices.view', success: 200, scoped: false, request: async () => ({ method: 'GET', path: '/v1/orgDevices' }) },
+  { name: 'GET /v1/orgDevices/{serial}', permission: 'devices.view', success: 200, scoped: true, request: async () => ({ method: 'GET', path: `/v1/orgDevices/${ids.device}` }) },
+  { name: 'POST /v1/orgDevices', permission: 'devices.manage', success: 201, scoped: false, request: async () => ({ method: 'POST', path: '/v1/orgDevices', json: deviceBody(makeSerials(1, 'PN')) }) },
+  {
+    name: 'GET /v1/mdmServers/{id}/relationships/devices',
+    permission: 'devices.view',
+    success: 200,
+    scoped: true,
+    request: async () => ({ method: 'GET', path: `/v1/mdmServers/${ids.link}/relationships/devices` }),
+  },
+  {
+    name: 'POST /v1/orgDeviceActivities (ASSIGN_DEVICES)',
+    permission: 'devices.manage',
+    success: 201,
+    scoped: true,
+    request: async () => ({ method: 'POST', path: '/v1/orgDeviceActivities', json: activityBody('ASSIGN_DEVICES', [await freshDevice()], ids.link) }),
+  },
+  {
+    // Another organization's Administrator may start it: the serial is then a per-device NOT_FOUND.
+    name: 'POST /v1/orgDeviceActivities (RELEASE_DEVICES)',
+    permission: 'devices.release',
+    success: 201,
+    scoped: false,
+    request: async () => ({ method: 'POST', path: '/v1/orgDeviceActivities', json: activityBody('RELEASE_DEVICES', [await freshDevice()]) }),
+  },
+  { name: 'GET /v1/orgDeviceActivities', permission: 'devices.view', success: 200, scoped: false, request: async () => ({ method: 'GET', path: '/v1/orgDeviceActivities' }) },
+  {
+    name: 'PUT /v1/defaultDeviceAssignments/{productFamily}',
+    permission: 'devices.manage',
+    success: 200,
+    scoped: true,
+    request: async () => ({
+      method: 'PUT',
+      path: '/v1/defaultDeviceAssignments/Vision',
+      json: { data: { type: 'defaultDeviceAssignments', relationships: { mdmServer: { data: { type: 'mdmServers', id: ids.link } } } } },
+    }),
+  },
 ];
 
 function permissionsOf(caller: Caller): ReadonlySet<Permission> {

@@ -25,9 +25,9 @@ describe('roles', () => {
     const id = await createRole(admin, 'Link Auditor', ['audit.view', 'dms.view', 'dms.view']);
     const list = await admin('GET', '/v1/roles');
     const byName = Object.fromEntries(list.json.data.map((r: { attributes: { name: string } }) => [r.attributes.name, r]));
-    expect(byName.Administrator).toMatchObject({ id: 'Administrator', attributes: { builtIn: true, permissions: ['dms.view', 'dms.add', 'dms.delete', 'dms.manageTokens', 'users.manage', 'audit.view'] } });
-    expect(byName['Device Manager'].attributes.permissions).toEqual(['dms.view', 'dms.add', 'dms.delete', 'dms.manageTokens']);
-    expect(byName.Viewer.attributes.permissions).toEqual(['dms.view']);
+    expect(byName.Administrator).toMatchObject({ id: 'Administrator', attributes: { builtIn: true, permissions: ['dms.view', 'dms.add', 'dms.delete', 'dms.manageTokens', 'users.manage', 'audit.view', 'devices.view', 'devices.manage', 'devices.release'] } });
+    expect(byName['Device Manager'].attributes.permissions).toEqual(['dms.view', 'dms.add', 'dms.delete', 'dms.manageTokens', 'devices.view', 'devices.manage', 'devices.release']);
+    expect(byName.Viewer.attributes.permissions).toEqual(['dms.view', 'devices.view']);
     expect(byName['Link Auditor']).toMatchObject({ id, attributes: { builtIn: false, permissions: ['dms.view', 'audit.view'] } });
     expect((await admin('GET', `/v1/roles/${id}`)).json.data.attributes.name).toBe('Link Auditor');
     expect((await admin('GET', '/v1/roles/Viewer')).json.data.attributes.builtIn).toBe(true);

@@ -1,4 +1,5 @@
-import { ActivityFailure, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { ActivityFailure, ParentClosePolicy, WorkflowIdReusePolicy, proxyActivities, setCurrentDetails, startChild } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { DeliveryResult, NotificationActivities } from '../activities/notification-activity-types';
 
 export interface DeliverNotificationInput {
@@ -75,4 +76,23 @@ export async function deliverNotificationWorkflow(input: DeliverNotificationInpu
   await Promise.all([...webhooks, email]);
   show('Done');
   return result;
+}
+
+/**
+ * Starts the delivery of a recorded notification from a workflow, once per notification: the child
+ * outlives its parent (retries go on after continue-as-new or the parent's end), and a notification
+ * that was deduplicated to an existing one is not delivered again.
+ */
+export async function startNotificationDelivery(notificationId: string, summary: string): Promise<void> {
+  try {
+    await startChild(deliverNotificationWorkflow, {
+      workflowId: deliverNotificationWorkflowId(notificationId),
+      args: [{ notificationId }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      staticSummary: summary,
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
 }

@@ -3,3 +3,4 @@ export { linkWorkflow } from './link';
 export { accountEventWorkflow } from './account-event';
 export { deliverNotificationWorkflow } from './deliver-notification';
 export { retentionWorkflow } from './retention';
+export { deviceActivityWorkflow } from './device-activity';

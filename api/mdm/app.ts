@@ -5,6 +5,7 @@ import type { Logger } from '../../runtime/logger';
 import type { LinkCommands } from '../link-commands';
 import { requestLogger } from '../request-logger';
 import type { MdmDeps } from './deps';
+import { DEFAULT_MDM_DEVICES_OPTIONS, type MdmDevicesOptions } from './devices';
 import { DEP_ACCESS_DENIED, createDepErrorHandler, sendDepError } from './errors';
 import { APPLE_DEP_PATHS, depResourceRouters } from './routes';
 import { requireCurrentTerms, requireDepSession } from './session-auth';
@@ -17,6 +18,8 @@ export interface MdmAppDeps {
   logger: Logger;
   /** DEP_SESSION_TTL, OAUTH_TIMESTAMP_WINDOW_SECONDS, the public URL clients sign against. */
   options?: Partial<DepOptions>;
+  /** Fetch and sync cursors (default: expire after 7 days). */
+  devices?: Partial<MdmDevicesOptions>;
   now?: () => Date;
 }
 
@@ -30,6 +33,7 @@ function mdmDeps(deps: MdmAppDeps): MdmDeps {
     secretBox: deps.secretBox,
     logger: deps.logger,
     options: { ...DEFAULT_DEP_OPTIONS, ...deps.options },
+    devices: { ...DEFAULT_MDM_DEVICES_OPTIONS, ...deps.devices },
     now: deps.now ?? (() => new Date()),
   };
 }

@@ -2,6 +2,7 @@ import type { Db } from '../../db/client';
 import type { SecretBox } from '../../domain/secret-box';
 import type { Logger } from '../../runtime/logger';
 import type { LinkCommands } from '../link-commands';
+import type { MdmDevicesOptions } from './devices';
 import type { DepOptions } from './session';
 
 /** What the MDM-facing service's routers are built from (runtime/services.ts wires it). */
@@ -11,5 +12,7 @@ export interface MdmDeps {
   secretBox: SecretBox;
   logger: Logger;
   options: DepOptions;
+  /** Fetch and sync cursors: maximum age (and, in tests, their clock). */
+  devices: MdmDevicesOptions;
   now: () => Date;
 }

@@ -1,14 +1,16 @@
 import type { Router } from 'express';
 import { accountRouter } from './account';
 import type { MdmDeps } from './deps';
+import { mdmDevicesRouter } from './devices';
+import { mdmProfilesRouter } from './profiles';
 
 /**
  * The DEP resources, each in its own file, all behind requireDepSession and requireCurrentTerms
  * (api/mdm/app.ts). Add a resource by adding its router here: every path at the root, exactly
  * where Apple's device enrollment service has it.
  */
-export function depResourceRouters(_deps: MdmDeps): Router[] {
-  return [accountRouter()];
+export function depResourceRouters(deps: MdmDeps): Router[] {
+  return [accountRouter(), mdmDevicesRouter(deps), mdmProfilesRouter(deps)];
 }
 
 /**

@@ -7,3 +7,4 @@ export * from './rate-limits';
 export * from './idempotency';
 export * from './terms';
 export * from './accounts';
+export * from './devices';

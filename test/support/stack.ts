@@ -71,6 +71,10 @@ export interface TestStackOptions {
   metricsCacheMs?: number;
   /** People's accounts: session timeouts, lockout, mailer, single sign-on. */
   accounts?: Partial<AccountsOptions>;
+  /** Device activities: page size, pages per run, migration reminder offsets. */
+  deviceActivity?: Partial<import('../../api/device-activity-commands').DeviceActivityOptions>;
+  /** MDM-facing fetch/sync cursor age limit and clock. */
+  mdmDevices?: Partial<import('../../api/mdm/devices').MdmDevicesOptions>;
   /**
    * Refused-authentication limits. Every test calls from 127.0.0.1 and several make dozens of
    * deliberate 401s, so the default here is high; test/rate-limiting.test.ts sets small ones.
@@ -119,6 +123,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     durations,
     updateTimeoutMs: options.updateTimeoutMs ?? 30_000,
     ...(options.accountEventPaging ? { accountEventPaging: options.accountEventPaging } : {}),
+    ...(options.deviceActivity ? { deviceActivity: options.deviceActivity } : {}),
   });
   const logger = options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const apiCommands = options.wrapCommands ? options.wrapCommands(commands) : commands;
@@ -136,6 +141,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     ...(options.metricsCacheMs !== undefined ? { metrics: { cacheMs: options.metricsCacheMs } } : {}),
     ...(options.accounts ? { accounts: options.accounts } : {}),
     durations,
+    ...(options.mdmDevices ? { mdmDevices: options.mdmDevices } : {}),
   });
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -146,6 +152,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     secretBox,
     logger,
     options: { ...depOptions, publicBaseUrl: options.publicDepBaseUrl },
+    ...(options.mdmDevices ? { devices: options.mdmDevices } : {}),
   });
   const depServer = http.createServer(mdmApp);
   await new Promise<void>((resolve) => depServer.listen(0, '127.0.0.1', () => resolve()));

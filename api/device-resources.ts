@@ -1,0 +1,72 @@
+import type { DeviceActivityRow } from '../db/device-activities';
+import type { DeviceRow } from '../db/devices';
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+/** A device as Apple Business shapes it: type orgDevices, id = serial number, relationship assignedServer. */
+export function orgDeviceResource(d: DeviceRow) {
+  const self = `/v1/orgDevices/${encodeURIComponent(d.serialNumber)}`;
+  return {
+    type: 'orgDevices',
+    id: d.serialNumber,
+    attributes: {
+      serialNumber: d.serialNumber,
+      deviceModel: d.deviceModel,
+      productFamily: d.productFamily,
+      os: d.os,
+      color: d.color,
+      deviceCapacity: d.deviceCapacity,
+      orderNumber: d.orderNumber,
+      purchaseSourceType: d.purchaseSourceType,
+      description: d.description,
+      assetTag: d.assetTag,
+      status: d.linkId ? 'ASSIGNED' : 'UNASSIGNED',
+      addedToOrgDateTime: iso(d.addedAt),
+      updatedDateTime: iso(d.updatedAt),
+      assignedDateTime: iso(d.assignedAt),
+      profileStatus: d.profileStatus,
+      mdmMigrationDeadline: iso(d.mdmMigrationDeadline),
+    },
+    relationships: {
+      assignedServer: {
+        data: d.linkId ? { type: 'mdmServers', id: d.linkId } : null,
+        links: { self: `${self}/relationships/assignedServer`, related: `${self}/assignedServer` },
+      },
+    },
+    links: { self },
+  };
+}
+
+/** An activity as Apple Business shapes it, with the per-device result file as downloadUrl. */
+export function deviceActivityResource(a: DeviceActivityRow) {
+  const self = `/v1/orgDeviceActivities/${a.id}`;
+  return {
+    type: 'orgDeviceActivities',
+    id: a.id,
+    attributes: {
+      activityType: a.activityType,
+      status: a.status,
+      subStatus: a.subStatus,
+      createdDateTime: iso(a.createdAt),
+      completedDateTime: iso(a.completedAt),
+      deviceCount: a.deviceCount,
+      processedCount: a.processedCount,
+      failedCount: a.failedCount,
+      mdmMigrationDeadline: iso(a.mdmMigrationDeadline),
+      deadlineReport: a.deadlineReport ?? null,
+      downloadUrl: `${self}/results.csv`,
+    },
+    relationships: { mdmServer: { data: a.linkId ? { type: 'mdmServers', id: a.linkId } : null } },
+    links: { self },
+  };
+}
+
+/** A keyset cursor over serial numbers (the admin lists): opaque to callers, checked on the way back. */
+export function encodeSerialCursor(serial: string): string {
+  return Buffer.from(`s:${serial}`, 'utf8').toString('base64url');
+}
+
+export function decodeSerialCursor(cursor: string): string | undefined {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  return /^s:[0-9A-Z]{1,64}$/.test(text) ? text.slice(2) : undefined;
+}

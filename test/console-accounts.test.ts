@@ -1,0 +1,272 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { eq } from 'drizzle-orm';
+import Provider from 'oidc-provider';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { serviceTokens } from '../db/schema';
+import { cleanupTestCertificates, makeRsaCertificate, type TestCertificate } from './support/certificates';
+import { getSession, signGet, type TokenMessage } from './support/dep';
+import { linkWithToken } from './support/identity';
+import { linkAttributes } from './support/links';
+import { GOOD_PASSWORD, invite, totpCode } from './support/people';
+import { apiClient, eventually, startTestStack, type ApiResponse, type TestStack } from './support/stack';
+
+// People in the console, in Debian's Chromium (playwright-core): invitation → password → two-factor →
+// sign in; the password change warned and then made real; OpenID Connect against a real provider
+// (oidc-provider, in this process on 127.0.0.1); the home page's chart; what a Viewer sees.
+// Screenshots go to test/artifacts/screenshots/accounts-*.png (ignored by git).
+const SHOTS = fileURLToPath(new URL('./artifacts/screenshots', import.meta.url));
+let stack: TestStack;
+let browser: Browser;
+let cert: TestCertificate;
+let provider: { server: http.Server; issuer: string };
+const pageErrors: string[] = [];
+const SSO_EMAIL = 'sso.person@example.test';
+
+beforeAll(async () => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  // The provider's port is part of its issuer, and the client's redirect URI holds the API's port:
+  // listen first, start the stack, then build the provider and hand it the requests.
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  provider = { server, issuer };
+  stack = await startTestStack({ accounts: { oidc: { issuer, clientId: 'dms-link', clientSecret: 'test-client-secret-0123456789', displayName: 'Test IdP' } } });
+  const oidc = new Provider(issuer, {
+    clients: [{ client_id: 'dms-link', client_secret: 'test-client-secret-0123456789', redirect_uris: [`${stack.apiUrl}/v1/auth/oidc/callback`], token_endpoint_auth_method: 'client_secret_post' }],
+    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+    conformIdTokenClaims: false,
+    // The login name typed at the provider's development login page is the account.
+    findAccount: (_ctx: unknown, id: string) => ({ accountId: id, claims: () => ({ sub: id, email: id, email_verified: true }) }),
+  });
+  server.on('request', oidc.callback());
+  cert = makeRsaCertificate({ cn: 'Console accounts MDM' });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+
+afterEach(() => {
+  expect(pageErrors.splice(0)).toEqual([]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+  await new Promise<void>((resolve) => (provider?.server ? provider.server.close(() => resolve()) : resolve()));
+  provider?.server.closeAllConnections();
+  cleanupTestCertificates();
+});
+
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `accounts-${name}.png`), fullPage: true });
+
+async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  return { context, page };
+}
+
+/** The browser's session, used from the test (the person downloads tokens as the console would). */
+async function asBrowser(context: BrowserContext) {
+  const cookies = await context.cookies();
+  const header = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+  const csrf = cookies.find((c) => c.name === 'dms_csrf')?.value ?? '';
+  return (method: string, pathname: string, options: { json?: unknown; body?: Buffer | string; contentType?: string } = {}): Promise<ApiResponse> =>
+    apiClient(stack.apiUrl)(method, pathname, { ...options, headers: { cookie: header, 'x-csrf-token': csrf } });
+}
+
+const mdmSession = (secrets: TokenMessage) => getSession(stack.depUrl, signGet(`${stack.depUrl}/session`, secrets), '/session');
+
+/** Opens the invitation link and sets the password. */
+async function acceptInvitation(page: Page, url: string, shotName?: string) {
+  await page.goto(url);
+  await page.getByRole('heading', { name: 'Welcome — set your password' }).waitFor();
+  await page.getByLabel('New password', { exact: true }).fill('short');
+  await page.getByLabel('New password again').fill('short');
+  await page.getByRole('button', { name: 'Set password' }).click();
+  await page.locator('#link-error').getByText(/at least 12 characters/).waitFor();
+  await page.getByLabel('New password', { exact: true }).fill(GOOD_PASSWORD);
+  await page.getByLabel('New password again').fill(GOOD_PASSWORD);
+  if (shotName) await shot(page, shotName);
+  await page.getByRole('button', { name: 'Set password' }).click();
+}
+
+describe('people in the console', () => {
+  it('invitation → set password → enrol TOTP → sign out → sign in with password and code', async () => {
+    const org = await stack.newOrganization('People Org');
+    const admin = apiClient(stack.apiUrl, org.apiKey);
+    const person = await invite(admin, 'Administrator', 'Ada Admin');
+    const { page } = await newPage();
+    await acceptInvitation(page, person.url, '01-set-password');
+
+    await page.getByRole('heading', { name: 'Set up two-factor authentication' }).waitFor();
+    const secret = (await page.locator('#totp-secret').innerText()).replace(/\s+/g, '');
+    await shot(page, '02-enrol-totp');
+    await page.getByLabel('Code from your authenticator app').fill(await totpCode(secret));
+    await page.getByRole('button', { name: 'Turn on two-factor' }).click();
+    await page.getByRole('heading', { name: 'Home' }).waitFor();
+    await page.getByText('Two-factor authentication is on').waitFor();
+
+    // The seed is never shown again: not on My account, not in any API read.
+    await page.getByRole('link', { name: /Ada Admin/ }).click();
+    await page.getByRole('heading', { name: 'My account' }).waitFor();
+    expect(await page.content()).not.toContain(secret);
+
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByLabel('Email').fill(person.email);
+    await page.getByLabel('Password', { exact: true }).fill('a wrong password entirely');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.locator('#signin-error').getByText(/email, password or code is not right/).waitFor();
+    await page.getByLabel('Password', { exact: true }).fill(GOOD_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByLabel('Two-factor code').waitFor();
+    await page.getByLabel('Two-factor code').fill(await totpCode(secret, 1));
+    await shot(page, '03-sign-in-with-code');
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('heading', { name: 'Home' }).waitFor();
+    await page.getByRole('link', { name: 'People' }).waitFor();
+  }, 120_000);
+
+  it('a password change warns which services lose their token, then the link needs a new token and the MDM service is refused', async () => {
+    const org = await stack.newOrganization('Change Org');
+    const admin = apiClient(stack.apiUrl, org.apiKey);
+    const person = await invite(admin, 'Device Manager', 'Dana Manager');
+    const { context, page } = await newPage();
+    await acceptInvitation(page, person.url);
+    await page.getByRole('heading', { name: 'Home' }).waitFor();
+
+    // Dana downloads a token (through her session) and the MDM service installs it.
+    const link = await linkWithToken(await asBrowser(context), 'Dana MDM', cert);
+    expect((await mdmSession(link.secrets)).status).toBe(200);
+    await eventually(async () => (await linkAttributes(admin, link.linkId)).linkState === 'ACTIVE', 60_000);
+
+    await page.getByRole('link', { name: /Dana Manager/ }).click();
+    await page.getByLabel('Current password').fill(GOOD_PASSWORD);
+    await page.getByLabel('New password', { exact: true }).fill('another fine passphrase');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const warning = page.locator('#password-warning');
+    await warning.getByText('1 service token you downloaded will stop working at once.').waitFor();
+    expect(await warning.locator('#affected-services li').allInnerTexts()).toEqual(['Dana MDM']);
+    // Nothing has changed yet: the warning comes first.
+    expect((await linkAttributes(admin, link.linkId)).linkState).toBe('ACTIVE');
+    await shot(page, '04-password-change-warning');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByRole('heading', { name: 'Management Services' }).waitFor();
+    await page.getByText(/Password changed\. 1 service token you downloaded stopped working/).waitFor();
+
+    expect((await mdmSession(link.secrets)).status).toBe(401);
+    await eventually(async () => {
+      await page.reload();
+      return (await page.getByRole('row', { name: /Dana MDM/ }).getByText(/Replacement required/).count()) > 0;
+    }, 60_000, 500);
+    expect((await linkAttributes(admin, link.linkId)).replacementReason).toBe('PASSWORD_CHANGED');
+    await shot(page, '05-replacement-required');
+  }, 120_000);
+
+  it('signs in with OpenID Connect against a real provider, matched by email', async () => {
+    const org = await stack.newOrganization('SSO Org');
+    const admin = apiClient(stack.apiUrl, org.apiKey);
+    const res = await admin('POST', '/v1/invitations', { json: { data: { type: 'invitations', attributes: { name: 'Sam Sso', email: SSO_EMAIL, role: 'Viewer' } } } });
+    expect(res.status).toBe(201);
+    const { page } = await newPage();
+    await page.goto(`${stack.apiUrl}/console/#/signin`);
+    await page.getByRole('link', { name: 'Sign in with Test IdP' }).click();
+    // oidc-provider's development login and consent pages.
+    await page.waitForURL(`${provider.issuer}/**`);
+    await page.locator('input[name="login"]').fill(SSO_EMAIL);
+    await page.locator('input[name="password"]').fill('anything');
+    await shot(page, '06-oidc-provider-login');
+    await page.locator('button[type="submit"]').click();
+    await page.locator('button[type="submit"]').click(); // consent
+    await page.getByRole('heading', { name: 'Home' }).waitFor();
+    await page.getByRole('link', { name: /Sam Sso/ }).waitFor();
+    await shot(page, '07-oidc-signed-in');
+
+    // Someone the provider knows but this server does not: refused, clearly.
+    const { page: stranger } = await newPage();
+    await stranger.goto(`${stack.apiUrl}/console/#/signin`);
+    await stranger.getByRole('link', { name: 'Sign in with Test IdP' }).click();
+    await stranger.locator('input[name="login"]').fill('stranger@example.test');
+    await stranger.locator('input[name="password"]').fill('anything');
+    await stranger.locator('button[type="submit"]').click();
+    await stranger.locator('button[type="submit"]').click();
+    await stranger.getByText('Single sign-on did not sign you in').waitFor();
+  }, 120_000);
+
+  it('the home page charts the expiries of the seeded links, with a table as its text', async () => {
+    const org = await stack.newOrganization('Glance Org');
+    const admin = apiClient(stack.apiUrl, org.apiKey);
+    const now = new Date();
+    const month = (offset: number) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + offset, 15)).toISOString().slice(0, 7);
+    // Seeds: tokens expiring in 2, 5 and 5 months, and one in 20 days, by moving the issued tokens' expiry.
+    const seeds = [{ months: 2 }, { months: 5 }, { months: 5 }, { days: 20 }];
+    for (const [i, seed] of seeds.entries()) {
+      const link = await linkWithToken(admin, `Glance ${i + 1}`, cert);
+      const expires = seed.days ? new Date(now.getTime() + seed.days * 86_400_000) : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + (seed.months ?? 0), 15, 12));
+      await stack.database.db.update(serviceTokens).set({ expiresAt: expires }).where(eq(serviceTokens.id, link.tokenId));
+    }
+    const soonMonth = new Date(now.getTime() + 20 * 86_400_000).toISOString().slice(0, 7);
+    const expected = new Map<string, number>([[month(2), 1], [month(5), 2]]);
+    expected.set(soonMonth, (expected.get(soonMonth) ?? 0) + 1);
+
+    const { page } = await newPage();
+    await page.goto(`${stack.apiUrl}/`);
+    await page.getByLabel('API key').fill(org.apiKey);
+    await page.getByLabel('API key').press('Enter');
+    await page.getByRole('link', { name: 'Home' }).click();
+    await page.locator('#expiry-chart').waitFor();
+    for (const [m, count] of expected) expect(await page.locator(`#expiry-chart g[data-month="${m}"]`).getAttribute('data-count')).toBe(String(count));
+    const bars = await page.locator('#expiry-chart g rect').count();
+    expect(bars).toBe(expected.size);
+    expect(await page.locator('#count-awaiting .count').innerText()).toBe('4');
+    expect(await page.locator('#count-expiring .count').innerText()).toBe('1');
+    // The text equivalent: the same numbers in a table, and the chart's description.
+    expect(await page.locator('#expiry-chart desc').textContent()).toMatch(/^4 service tokens expire/);
+    await page.getByText('The numbers as a table').click();
+    const rows = await page.getByRole('table', { name: 'Service token expiries by month' }).locator('tbody tr').count();
+    expect(rows).toBe(13);
+    await shot(page, '08-home-chart');
+
+    // A service page draws its token's timeline, with the list as text.
+    await page.getByRole('link', { name: 'Devices › Management Services' }).click();
+    await page.getByRole('link', { name: 'Glance 1' }).click();
+    await page.locator('#token-timeline').waitFor();
+    expect(await page.locator('#token-timeline g[data-kind="ISSUED"]').count()).toBe(1);
+    expect(await page.locator('#token-timeline g[data-kind="EXPIRES"]').count()).toBe(1);
+    expect(await page.locator('#token-timeline g[data-kind="REMINDER_DUE"]').count()).toBeGreaterThan(0);
+    await shot(page, '09-service-timeline');
+  }, 120_000);
+
+  it('a Viewer sees no control it cannot use', async () => {
+    const org = await stack.newOrganization('Viewer Org');
+    const admin = apiClient(stack.apiUrl, org.apiKey);
+    const link = await linkWithToken(admin, 'Viewed MDM', cert);
+    const person = await invite(admin, 'Viewer', 'Vic Viewer');
+    const { page } = await newPage();
+    await acceptInvitation(page, person.url);
+    await page.getByRole('heading', { name: 'Home' }).waitFor();
+    const buttons = async () => (await page.getByRole('button').allInnerTexts()).map((t) => t.trim());
+    const navLinks = async () => (await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allInnerTexts()).map((t) => t.trim());
+    expect(await buttons()).toEqual(['Sign out']);
+    expect(await navLinks()).toEqual(['Home', 'Devices › Management Services']);
+    await page.getByRole('link', { name: 'Devices › Management Services' }).click();
+    await page.getByRole('row', { name: /Viewed MDM/ }).waitFor();
+    expect(await buttons()).toEqual(['Sign out']);
+    await page.goto(`${stack.apiUrl}/console/#/services/${link.linkId}`);
+    await page.locator('#token-timeline').waitFor();
+    expect(await buttons()).toEqual(['Sign out']);
+    expect(await page.locator('input, select').count()).toBe(0);
+    await shot(page, '10-viewer-service');
+    // Pages for other roles are refused by the API, not only hidden.
+    await page.goto(`${stack.apiUrl}/console/#/people`);
+    await page.getByText(/lacks the permission "users.manage"/).waitFor();
+  }, 120_000);
+});
