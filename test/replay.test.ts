@@ -22,8 +22,10 @@ const histories = types.flatMap((type) =>
 );
 
 describe('recorded workflow histories replay on the current workflow code', () => {
-  it('has histories of the link, account event and notification delivery workflows', () => {
-    expect(types).toEqual(expect.arrayContaining(['linkWorkflow', 'accountEventWorkflow', 'deliverNotificationWorkflow']));
+  it('has histories of the link, account event, notification delivery and device activity workflows, and no loose files', () => {
+    expect(types).toEqual(expect.arrayContaining(['linkWorkflow', 'accountEventWorkflow', 'deliverNotificationWorkflow', 'deviceActivityWorkflow']));
+    // A history outside a type folder would never be replayed.
+    expect(fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'))).toEqual([]);
     for (const type of types) expect(histories.filter((h) => h.type === type).length, type).toBeGreaterThan(0);
   });
 
