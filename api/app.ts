@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Database } from '../db/client';
 import type { SecretBox } from '../domain/secret-box';
 import type { Logger } from '../runtime/logger';
+import { privateApiHeaders } from './http-hardening';
 import { authenticate, DEFAULT_AUTH_THROTTLE, type AuthThrottle } from './auth';
 import { auditForbidden } from './refusal-audit';
 import { depRouter } from './mdm/app';
@@ -74,6 +75,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1/auth', requestDeadline(deps.requestDeadlineMs ?? 20_000));
   mountPublicAccountRoutes(app, deps, accounts);
   const v1 = express.Router();
+  v1.use(privateApiHeaders);
   v1.use(requestDeadline(deps.requestDeadlineMs ?? 20_000));
   const throttle = deps.authThrottle ?? DEFAULT_AUTH_THROTTLE;
   v1.use(authenticate(database.db, throttle, now, accounts.timeouts));

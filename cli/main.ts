@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { recordAudit } from '../db/audit';
 import { openDatabase, type Database } from '../db/client';
+import { EmbeddedDatabaseLockedError } from '../db/embedded-lock';
 import { createOrganizationWithAdmin } from '../db/identity';
 import { revokeApiKeyByPrefix } from '../db/users';
 import { publishTerms, TermsVersionTaken } from '../db/terms';
@@ -148,6 +149,10 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError || (err as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
       return 2;
+    }
+    if (err instanceof EmbeddedDatabaseLockedError) {
+      process.stderr.write(`${err.message}\nThe server is running on this DATA_DIR: stop it first, or do this through its API (e.g. POST /v1/users with an Administrator's key).\n`);
+      return 1;
     }
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { acquireEmbeddedLock } from './embedded-lock';
 import * as schema from './schema';
 
 export type Schema = typeof schema;
@@ -74,14 +75,22 @@ async function openPglite(dataDir: string): Promise<Database> {
   const { migrate } = await import('drizzle-orm/pglite/migrator');
   const dir = path.join(dataDir, 'pglite');
   fs.mkdirSync(dir, { recursive: true });
-  const client = await PGlite.create(dir);
+  // PGlite is one process's database: a second engine on the same files loses writes (issue 14).
+  const release = acquireEmbeddedLock(dir);
+  let client: Awaited<ReturnType<typeof PGlite.create>>;
+  try {
+    client = await PGlite.create(dir);
+  } catch (err) {
+    release();
+    throw err;
+  }
   const pglite = drizzle(client, { schema });
   await migrate(pglite, { migrationsFolder: MIGRATIONS_FOLDER });
   return {
     db: pglite as unknown as Db,
     kind: 'pglite',
     ping: (timeoutMs) => withTimeout(client.query('select 1').then(() => undefined), timeoutMs, 'PGlite'),
-    close: () => client.close(),
+    close: () => client.close().finally(release),
   };
 }
 

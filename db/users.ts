@@ -4,6 +4,7 @@ import { apiKeyPrefix, generateApiKey, hashApiKey } from '../domain/api-key';
 import { DomainError } from '../domain/errors';
 import { assertAdministratorRemains, assertRoleUnused } from '../domain/privileges';
 import { isUuid } from '../domain/ids';
+import { imitatedName } from '../domain/server-name';
 import { BUILT_IN_ROLES, isBuiltInRole, isPermission, PERMISSIONS, type Permission } from '../domain/permissions';
 import { ADMINISTRATOR, assertAnotherUserManager, lockUser, otherAdministrators } from './account-events';
 import { recordAudit } from './audit';
@@ -177,9 +178,7 @@ export async function createRole(
   input: { orgId: string; name: string; permissions: string[]; actorUserId: string },
 ): Promise<RoleRow> {
   const permissions = assertKnownPermissions(input.permissions);
-  if (Object.keys(BUILT_IN_ROLES).some((n) => n.toLowerCase() === input.name.toLowerCase())) {
-    throw new DomainError('ROLE_NAME_TAKEN', `"${input.name}" is a built-in role.`);
-  }
+  assertNotBuiltInRoleName(input.name);
   const id = randomUUID();
   try {
     return await db.transaction(async (tx) => {
@@ -200,6 +199,14 @@ export async function createRole(
   } catch (err) {
     if (uniqueViolation(err) === 'roles_org_name') throw new DomainError('ROLE_NAME_TAKEN', `A role named "${input.name}" already exists in this organization.`);
     throw err;
+  }
+}
+
+/** A custom role's name may be neither a built-in role's nor a look-alike of one (full-width letters, doubled spaces, any case). */
+function assertNotBuiltInRoleName(name: string): void {
+  const imitated = imitatedName(name, Object.keys(BUILT_IN_ROLES));
+  if (imitated) {
+    throw new DomainError('ROLE_NAME_TAKEN', imitated === name ? `"${name}" is a built-in role.` : `"${name}" imitates the built-in role "${imitated}"; choose a name that reads differently.`);
   }
 }
 
@@ -224,9 +231,7 @@ export async function updateRole(
   input: { orgId: string; roleId: string; name?: string | undefined; permissions?: string[] | undefined; actorUserId: string },
 ): Promise<RoleRow> {
   const permissions = input.permissions === undefined ? undefined : assertKnownPermissions(input.permissions);
-  if (input.name !== undefined && Object.keys(BUILT_IN_ROLES).some((n) => n.toLowerCase() === input.name?.toLowerCase())) {
-    throw new DomainError('ROLE_NAME_TAKEN', `"${input.name}" is a built-in role.`);
-  }
+  if (input.name !== undefined) assertNotBuiltInRoleName(input.name);
   try {
     return await db.transaction(async (tx) => {
       const [before] = await tx.select().from(roles).where(and(eq(roles.id, input.roleId), eq(roles.orgId, input.orgId))).for('update');

@@ -44,3 +44,29 @@ export function normalizeServerName(raw: unknown): ServerName {
   }
   return { display, key };
 }
+
+// ---- names of people and roles (the same Unicode rules, plus invisible-character and look-alike checks) ----
+
+/** Unicode format characters (Cf): zero-width space/joiners, bidirectional controls, soft hyphen, BOM. */
+const FORMAT_CHARACTER = /\p{Cf}/u;
+
+/** A person's or role's name as stored and shown: NFKC, whitespace runs collapsed to one space, trimmed. */
+export function normalizeDisplayName(raw: string): string {
+  return raw.normalize('NFKC').replace(/\s+/gu, ' ').trim();
+}
+
+/** True when the name holds an invisible formatting character (refused: it makes look-alikes). */
+export function hasFormatCharacter(raw: string): boolean {
+  return FORMAT_CHARACTER.test(raw);
+}
+
+/** How names are compared for look-alikes: NFKC, case-folded, whitespace collapsed. */
+export function nameComparisonKey(name: string): string {
+  return normalizeDisplayName(name).toLowerCase().normalize('NFKC');
+}
+
+/** The built-in role a name imitates (`Ａdministrator`, `device  manager`), if any. */
+export function imitatedName(name: string, reserved: readonly string[]): string | undefined {
+  const key = nameComparisonKey(name);
+  return reserved.find((r) => nameComparisonKey(r) === key);
+}

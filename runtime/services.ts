@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createApp } from '../api/app';
+import { hardenServer } from '../api/http-hardening';
 import { createMdmApp } from '../api/mdm/app';
 import { createLinkCommands } from '../api/link-commands';
 import { openDatabase, type Database } from '../db/client';
@@ -95,8 +96,8 @@ export async function startServices(config: Config, temporalAddress: string, log
     });
     const mdmApp = createMdmApp({ db: database.db, commands, secretBox, logger, options: { ...depTiming, publicBaseUrl: config.PUBLIC_DEP_BASE_URL } });
     stops.unshift(async () => connection.close());
-    apiUrl = await listen(http.createServer(app), config.PORT, config.HOST, stops);
-    depUrl = await listen(http.createServer(mdmApp), config.DEP_PORT, config.DEP_HOST ?? config.HOST, stops);
+    apiUrl = await listen(hardenServer(http.createServer(app)), config.PORT, config.HOST, stops);
+    depUrl = await listen(hardenServer(http.createServer(mdmApp)), config.DEP_PORT, config.DEP_HOST ?? config.HOST, stops);
   }
 
   return {

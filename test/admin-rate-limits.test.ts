@@ -1,4 +1,6 @@
+import http from 'node:http';
 import { and, eq } from 'drizzle-orm';
+import { hardenServer } from '../api/http-hardening';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents } from '../db/schema';
 import { createUser } from './support/identity';
@@ -82,5 +84,16 @@ describe('admin API: refused authentication is throttled', () => {
     expect(row).toMatchObject({ actorUserId: viewer.id, detail: { status: 403, code: 'FORBIDDEN' } });
     const listed = await admin('GET', `/v1/auditEvents?filter[action]=request.forbidden&filter[actorUserId]=${viewer.id}`);
     expect(listed.json.data).toHaveLength(1);
+  });
+
+  it('reads with personal data are neither cached nor sniffed, and name no server software; listeners have deliberate timeouts', async () => {
+    const me = await from('192.0.2.200', org.apiKey)('/v1/users');
+    expect(me.status).toBe(200);
+    expect(me.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(me.headers.get('cache-control')).toBe('no-store');
+    expect(me.headers.get('x-powered-by')).toBeNull();
+    expect(me.headers.get('server')).toBeNull();
+    const server = hardenServer(http.createServer());
+    expect({ request: server.requestTimeout, headers: server.headersTimeout, keepAlive: server.keepAliveTimeout }).toEqual({ request: 30_000, headers: 10_000, keepAlive: 5_000 });
   });
 });
