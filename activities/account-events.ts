@@ -6,6 +6,7 @@ import {
 } from '../db/account-events';
 import type { Db } from '../db/client';
 import type { AccountEventActivities } from './account-event-activity-types';
+import { classified } from './failures';
 
 export interface AccountEventActivityDeps {
   db: Db;
@@ -17,17 +18,9 @@ export function createAccountEventActivities(deps: AccountEventActivityDeps): Ac
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
   return {
-    async sweepRevokedTokens({ eventId }) {
-      return { added: await sweepAccountEventTokens(db, eventId) };
-    },
-    listRevokedTokens({ eventId, afterLinkId, limit }) {
-      return listAccountEventTokens(db, eventId, afterLinkId, limit);
-    },
-    markLinksSignalled({ eventId, linkIds }) {
-      return markLinksSignalled(db, eventId, linkIds, now());
-    },
-    completeAccountEvent({ eventId, signalled, unreachable }) {
-      return completeAccountEvent(db, { eventId, signalled, unreachable, at: now() });
-    },
+    sweepRevokedTokens: ({ eventId }) => classified(async () => ({ added: await sweepAccountEventTokens(db, eventId) })),
+    listRevokedTokens: ({ eventId, afterLinkId, limit }) => classified(() => listAccountEventTokens(db, eventId, afterLinkId, limit)),
+    markLinksSignalled: ({ eventId, linkIds }) => classified(() => markLinksSignalled(db, eventId, linkIds, now())),
+    completeAccountEvent: ({ eventId, signalled, unreachable }) => classified(() => completeAccountEvent(db, { eventId, signalled, unreachable, at: now() })),
   };
 }

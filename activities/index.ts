@@ -1,3 +1,4 @@
+import { createAccountEventReconcilerActivities } from './account-event-reconciler';
 import { createAccountEventActivities } from './account-events';
 import { createDeviceActivityActivities } from './device-activities';
 import { createLinkActivities, type LinkActivityDeps } from './links';
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createLinkActivities(deps),
     ...createAccountEventActivities(deps),
+    ...createAccountEventReconcilerActivities(deps),
     ...createNotificationActivities(deps),
     ...createRetentionActivities(deps),
     ...createDeviceActivityActivities(deps),

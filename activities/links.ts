@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import { and, count, eq, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import { parsePublicKeyCertificate } from '../domain/certificate';
 import { addDuration } from '../domain/durations';
@@ -11,6 +10,7 @@ import type { Db } from '../db/client';
 import { unassignDevicesOfDeletedLink } from '../db/devices';
 import { uniqueViolation } from '../db/errors';
 import { certificates, links, notifications, serviceTokens } from '../db/schema';
+import { classified } from './failures';
 import type { LinkActivities } from './link-activity-types';
 
 export interface LinkActivityDeps {
@@ -20,20 +20,8 @@ export interface LinkActivityDeps {
   now?: () => Date;
 }
 
-/** A broken rule leaves the activity as a non-retryable failure whose type is the rule's code. */
-function asFailure(err: unknown): unknown {
-  // BENIGN: a refused request is an expected outcome, logged at debug rather than as a worker warning.
-  if (err instanceof DomainError) return ApplicationFailure.create({ message: err.detail, type: err.code, nonRetryable: true, category: 'BENIGN' });
-  return err;
-}
-
-async function guard<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw asFailure(err);
-  }
-}
+/** Every link activity's errors are classified (activities/failures.ts): only transient faults retry. */
+const guard = classified;
 
 export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
   const { db, secretBox } = deps;

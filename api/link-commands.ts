@@ -100,7 +100,9 @@ export function createLinkCommands(options: LinkCommandsOptions): LinkCommands {
       await bounded(() => handle(linkId).executeUpdate(uploadCertificateUpdate, { args: [request], updateId: `certificate-${request.certificateId}` }));
     },
     issueToken(linkId, request) {
-      return bounded(() => handle(linkId).executeUpdate(issueTokenUpdate, { args: [request], updateId: `token-${request.tokenId}` }));
+      // The configuration in effect now travels with the request: a running lifecycle's next token follows it.
+      const args: [IssueTokenRequest] = [{ ...request, durations: request.durations ?? durations }];
+      return bounded(() => handle(linkId).executeUpdate(issueTokenUpdate, { args, updateId: `token-${request.tokenId}` }));
     },
     async update(linkId, request) {
       await bounded(() => handle(linkId).executeUpdate(updateLinkUpdate, { args: [request] }));

@@ -37,3 +37,16 @@ export function isConnectionError(err: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * Errors worth retrying: the database unreachable, or a transaction that lost a race and may win
+ * the next time (serialization failure, deadlock, lock or statement timeout, too many connections).
+ */
+export function isTransientDatabaseError(err: unknown): boolean {
+  if (isConnectionError(err)) return true;
+  for (const e of chain(err)) {
+    const code = typeof e.code === 'string' ? e.code : '';
+    if (['40001', '40P01', '55P03', '57014', '53300', '53400'].includes(code)) return true;
+  }
+  return false;
+}

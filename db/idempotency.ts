@@ -72,9 +72,3 @@ export async function rebindIdempotencyKey(db: Db, request: IdempotentRequest, f
       ),
     );
 }
-
-/** Deletes expired bindings (the worker's housekeeping); returns how many. */
-export async function pruneExpiredIdempotencyKeys(db: Db, now: Date): Promise<number> {
-  const gone = await db.delete(idempotencyRecords).where(lte(idempotencyRecords.expiresAt, now)).returning({ key: idempotencyRecords.key });
-  return gone.length;
-}

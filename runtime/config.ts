@@ -43,6 +43,10 @@ const schema = z.object({
       message: 'REMINDER_OFFSETS must be a comma-separated list of ISO 8601 durations such as P30D,P14D',
     }),
   INSTALL_REMINDER_AFTER: isoDuration('INSTALL_REMINDER_AFTER').default('P7D'),
+  /** How often the worker's reconciler starts account-event fan-outs whose start failed. */
+  ACCOUNT_EVENT_RECONCILE_INTERVAL: isoDuration('ACCOUNT_EVENT_RECONCILE_INTERVAL').default('PT1M'),
+  /** An idle link workflow continues as new this long after its run began, picking up new workflow code. */
+  LINK_IDLE_CONTINUE_AS_NEW_AFTER: isoDuration('LINK_IDLE_CONTINUE_AS_NEW_AFTER').default('P30D'),
   DEP_SESSION_TTL: isoDuration('DEP_SESSION_TTL').default('PT30M'),
   /** How long an Idempotency-Key stays bound to its request (README "Idempotency-Key"). */
   IDEMPOTENCY_KEY_TTL: isoDuration('IDEMPOTENCY_KEY_TTL').default('PT24H'),
@@ -145,6 +149,7 @@ export interface LifecycleDurations {
   tokenValidity: string;
   reminderOffsets: string[];
   installReminderAfter: string;
+  idleContinueAsNewAfter: string;
 }
 
 export function lifecycleDurations(config: Config): LifecycleDurations {
@@ -152,7 +157,13 @@ export function lifecycleDurations(config: Config): LifecycleDurations {
     tokenValidity: config.TOKEN_VALIDITY,
     reminderOffsets: config.REMINDER_OFFSETS,
     installReminderAfter: config.INSTALL_REMINDER_AFTER,
+    idleContinueAsNewAfter: config.LINK_IDLE_CONTINUE_AS_NEW_AFTER,
   };
+}
+
+/** ACCOUNT_EVENT_RECONCILE_INTERVAL in milliseconds. */
+export function accountEventReconcileIntervalMs(config: Config): number {
+  return durationMs(config.ACCOUNT_EVENT_RECONCILE_INTERVAL);
 }
 
 /** IDEMPOTENCY_KEY_TTL in milliseconds. */

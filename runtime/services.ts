@@ -12,6 +12,7 @@ import { createWorker } from '../worker/create-worker';
 import { idempotencyKeyTtlMs, lifecycleDurations, notificationDelivery, retentionSetup, type Config } from './config';
 import { ensureRetentionSchedule } from './retention-schedule';
 import type { Logger } from './logger';
+import { startAccountEventReconciler } from './account-event-reconciler';
 import { loadSecretsKey } from './secrets-key';
 import { accountsSettings } from './accounts-config';
 import { temporalConnectionOptions } from './temporal-tls';
@@ -58,6 +59,7 @@ export async function startServices(config: Config, temporalAddress: string, log
       deps: { db: database.db, secretBox, maxCertificatesPerOrganization: config.MAX_CERTIFICATES_PER_ORGANIZATION, notifications: notificationDelivery(config) },
       options: { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS },
     });
+    await startAccountEventReconciler(config, temporalAddress, logger);
     await startRetentionSchedule(config, temporalAddress, logger);
     const w = worker;
     workerRun = w.run().catch((err: unknown) => {

@@ -45,6 +45,13 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** The acting roles' labels, known before beforeAll makes the custom roles, so each gets its own test. */
+const ACTOR_LABELS = [
+  ...Object.keys(BUILT_IN_ROLES),
+  'users.manage only',
+  ...PERMISSIONS.filter((x) => x !== 'users.manage').map((p) => `users.manage + ${p}`),
+];
+
 const holds = (actor: RoleSpec, perms: readonly Permission[]) => perms.every((p) => actor.permissions.includes(p));
 const manages = (actor: RoleSpec) => actor.permissions.includes('users.manage');
 
@@ -58,57 +65,60 @@ const outcome = (res: ApiResponse) => (res.status < 300 ? String(res.status) : `
 
 describe('permission-escalation matrix', () => {
   it('covers every permission of domain/permissions.ts', () => {
+    expect(actors.map((a) => a.label)).toEqual(ACTOR_LABELS);
     expect(new Set(actors.flatMap((a) => a.permissions))).toEqual(new Set(PERMISSIONS));
     expect(new Set(targets.flatMap((t) => t.permissions))).toEqual(new Set(PERMISSIONS));
   });
 
-  it('every acting role × every user, role and API key endpoint × every role', async () => {
+  // One test per acting role, so no single test carries the whole matrix near the timeout. The
+  // organization and its roles are made once in beforeAll; within a test the targets run side by side,
+  // each on its own users and roles.
+  it.each(ACTOR_LABELS)('acting as %s: every user, role and API key endpoint × every role', async (label) => {
+    const actor = actors.find((a) => a.label === label);
+    if (!actor) throw new Error(`no acting role ${label}`);
     const mismatches: string[] = [];
-    // Acting roles run side by side (each on its own users and roles), so the matrix stays quick.
-    await Promise.all(actors.map(async (actor) => {
-      const me = await createUser(admin, actor.role, unique(`Actor ${actor.label}`));
-      const call = apiClient(stack.apiUrl, me.apiKey);
-      const check = (endpoint: string, res: ApiResponse, want: string) => {
-        const got = outcome(res);
-        if (got !== want) mismatches.push(`${actor.label} | ${endpoint}: got ${got}, want ${want}`);
-      };
-      for (const target of targets) {
-        const t = target.label;
-        // A new user with the target role.
-        check(`POST /v1/users role=${t}`, await call('POST', '/v1/users', attrs('users', { name: unique('New'), email: `${unique('new').replace(' ', '')}@example.test`, role: target.role })), expected(actor, 201, target.permissions, 'PERMISSION_NOT_HELD'));
-        // Another user (holding only users.manage) given the target role.
-        const lowly = await createUser(admin, managerOnlyRole, unique('Lowly'));
-        check(`PATCH /v1/users/{other} role=${t}`, await call('PATCH', `/v1/users/${lowly.id}`, attrs('users', { role: target.role })), expected(actor, 200, target.permissions, 'PERMISSION_NOT_HELD'));
-        // Acting on a user who holds the target role.
-        const holder = await createUser(admin, target.role, unique(`Holder ${t}`));
-        check(`POST /v1/users/{${t}}/apiKeys`, await call('POST', `/v1/users/${holder.id}/apiKeys`), expected(actor, 201, target.permissions, 'USER_MORE_PRIVILEGED'));
-        check(`PATCH /v1/users/{${t}} name`, await call('PATCH', `/v1/users/${holder.id}`, attrs('users', { name: unique('Renamed') })), expected(actor, 200, target.permissions, 'USER_MORE_PRIVILEGED'));
-        const toViewer = await call('PATCH', `/v1/users/${holder.id}`, attrs('users', { role: 'Viewer' }));
-        const viewer = BUILT_IN_ROLES.Viewer ?? [];
-        check(`PATCH /v1/users/{${t}} role=Viewer`, toViewer, holds(actor, target.permissions) ? expected(actor, 200, viewer, 'PERMISSION_NOT_HELD') : expected(actor, 200, target.permissions, 'USER_MORE_PRIVILEGED'));
-        const key = await createUser(admin, target.role, unique(`Key holder ${t}`));
-        check(`DELETE /v1/users/{${t}}/apiKeys/{id}`, await call('DELETE', `/v1/users/${key.id}/apiKeys/${key.keyId}`), expected(actor, 204, target.permissions, 'USER_MORE_PRIVILEGED'));
-        check(`POST /v1/users/{${t}}/passwordChanges`, await call('POST', `/v1/users/${key.id}/passwordChanges`), expected(actor, 201, target.permissions, 'USER_MORE_PRIVILEGED'));
-        check(`POST /v1/users/{${t}}/departure`, await call('POST', `/v1/users/${key.id}/departure`), expected(actor, 201, target.permissions, 'USER_MORE_PRIVILEGED'));
-        // Roles carrying the target's permissions.
-        check(`POST /v1/roles permissions=${t}`, await call('POST', '/v1/roles', attrs('roles', { name: unique('Made'), permissions: target.permissions })), expected(actor, 201, target.permissions, 'PERMISSION_NOT_HELD'));
-        const weak = await createRole(admin, unique('Weak'), ['users.manage']);
-        check(`PATCH /v1/roles/{weak} permissions=${t}`, await call('PATCH', `/v1/roles/${weak}`, attrs('roles', { permissions: target.permissions })), expected(actor, 200, target.permissions, 'PERMISSION_NOT_HELD'));
-        const strong = await createRole(admin, unique('Like'), [...target.permissions]);
-        check(`PATCH /v1/roles/{${t}} permissions=users.manage`, await call('PATCH', `/v1/roles/${strong}`, attrs('roles', { permissions: ['users.manage'] })), expected(actor, 200, target.permissions, 'PERMISSION_NOT_HELD'));
-        const doomed = await createRole(admin, unique('Doomed'), [...target.permissions]);
-        check(`DELETE /v1/roles/{${t}}`, await call('DELETE', `/v1/roles/${doomed}`), expected(actor, 204, target.permissions, 'PERMISSION_NOT_HELD'));
-        // Nobody changes their own role, whatever it would become.
-        if (target.role !== actor.role) {
-          check(`PATCH /v1/users/{self} role=${t}`, await call('PATCH', `/v1/users/${me.id}`, attrs('users', { role: target.role })), manages(actor) ? '403 OWN_ROLE_CHANGE' : '403 FORBIDDEN');
-        }
+    const me = await createUser(admin, actor.role, unique(`Actor ${actor.label}`));
+    const call = apiClient(stack.apiUrl, me.apiKey);
+    const check = (endpoint: string, res: ApiResponse, want: string) => {
+      const got = outcome(res);
+      if (got !== want) mismatches.push(`${actor.label} | ${endpoint}: got ${got}, want ${want}`);
+    };
+    await Promise.all(targets.map(async (target) => {
+      const t = target.label;
+      // A new user with the target role.
+      check(`POST /v1/users role=${t}`, await call('POST', '/v1/users', attrs('users', { name: unique('New'), email: `${unique('new').replace(' ', '')}@example.test`, role: target.role })), expected(actor, 201, target.permissions, 'PERMISSION_NOT_HELD'));
+      // Another user (holding only users.manage) given the target role.
+      const lowly = await createUser(admin, managerOnlyRole, unique('Lowly'));
+      check(`PATCH /v1/users/{other} role=${t}`, await call('PATCH', `/v1/users/${lowly.id}`, attrs('users', { role: target.role })), expected(actor, 200, target.permissions, 'PERMISSION_NOT_HELD'));
+      // Acting on a user who holds the target role.
+      const holder = await createUser(admin, target.role, unique(`Holder ${t}`));
+      check(`POST /v1/users/{${t}}/apiKeys`, await call('POST', `/v1/users/${holder.id}/apiKeys`), expected(actor, 201, target.permissions, 'USER_MORE_PRIVILEGED'));
+      check(`PATCH /v1/users/{${t}} name`, await call('PATCH', `/v1/users/${holder.id}`, attrs('users', { name: unique('Renamed') })), expected(actor, 200, target.permissions, 'USER_MORE_PRIVILEGED'));
+      const toViewer = await call('PATCH', `/v1/users/${holder.id}`, attrs('users', { role: 'Viewer' }));
+      const viewer = BUILT_IN_ROLES.Viewer ?? [];
+      check(`PATCH /v1/users/{${t}} role=Viewer`, toViewer, holds(actor, target.permissions) ? expected(actor, 200, viewer, 'PERMISSION_NOT_HELD') : expected(actor, 200, target.permissions, 'USER_MORE_PRIVILEGED'));
+      const key = await createUser(admin, target.role, unique(`Key holder ${t}`));
+      check(`DELETE /v1/users/{${t}}/apiKeys/{id}`, await call('DELETE', `/v1/users/${key.id}/apiKeys/${key.keyId}`), expected(actor, 204, target.permissions, 'USER_MORE_PRIVILEGED'));
+      check(`POST /v1/users/{${t}}/passwordChanges`, await call('POST', `/v1/users/${key.id}/passwordChanges`), expected(actor, 201, target.permissions, 'USER_MORE_PRIVILEGED'));
+      check(`POST /v1/users/{${t}}/departure`, await call('POST', `/v1/users/${key.id}/departure`), expected(actor, 201, target.permissions, 'USER_MORE_PRIVILEGED'));
+      // Roles carrying the target's permissions.
+      check(`POST /v1/roles permissions=${t}`, await call('POST', '/v1/roles', attrs('roles', { name: unique('Made'), permissions: target.permissions })), expected(actor, 201, target.permissions, 'PERMISSION_NOT_HELD'));
+      const weak = await createRole(admin, unique('Weak'), ['users.manage']);
+      check(`PATCH /v1/roles/{weak} permissions=${t}`, await call('PATCH', `/v1/roles/${weak}`, attrs('roles', { permissions: target.permissions })), expected(actor, 200, target.permissions, 'PERMISSION_NOT_HELD'));
+      const strong = await createRole(admin, unique('Like'), [...target.permissions]);
+      check(`PATCH /v1/roles/{${t}} permissions=users.manage`, await call('PATCH', `/v1/roles/${strong}`, attrs('roles', { permissions: ['users.manage'] })), expected(actor, 200, target.permissions, 'PERMISSION_NOT_HELD'));
+      const doomed = await createRole(admin, unique('Doomed'), [...target.permissions]);
+      check(`DELETE /v1/roles/{${t}}`, await call('DELETE', `/v1/roles/${doomed}`), expected(actor, 204, target.permissions, 'PERMISSION_NOT_HELD'));
+      // Nobody changes their own role, whatever it would become.
+      if (target.role !== actor.role) {
+        check(`PATCH /v1/users/{self} role=${t}`, await call('PATCH', `/v1/users/${me.id}`, attrs('users', { role: target.role })), manages(actor) ? '403 OWN_ROLE_CHANGE' : '403 FORBIDDEN');
       }
-      // Oneself: a new key is fine; one's own role's permissions are not editable by oneself; built-in roles are fixed.
-      check('POST /v1/users/{self}/apiKeys', await call('POST', `/v1/users/${me.id}/apiKeys`), manages(actor) ? '201' : '403 FORBIDDEN');
-      const own = await call('PATCH', `/v1/roles/${encodeURIComponent(actor.role)}`, attrs('roles', { name: unique('Mine') }));
-      check('PATCH /v1/roles/{own role}', own, !manages(actor) ? '403 FORBIDDEN' : actor.role in BUILT_IN_ROLES ? '409 ROLE_BUILT_IN' : '403 OWN_ROLE_CHANGE');
-      check('DELETE /v1/roles/Viewer', await call('DELETE', '/v1/roles/Viewer'), manages(actor) ? '409 ROLE_BUILT_IN' : '403 FORBIDDEN');
     }));
+    // Oneself: a new key is fine; one's own role's permissions are not editable by oneself; built-in roles are fixed.
+    check('POST /v1/users/{self}/apiKeys', await call('POST', `/v1/users/${me.id}/apiKeys`), manages(actor) ? '201' : '403 FORBIDDEN');
+    const own = await call('PATCH', `/v1/roles/${encodeURIComponent(actor.role)}`, attrs('roles', { name: unique('Mine') }));
+    check('PATCH /v1/roles/{own role}', own, !manages(actor) ? '403 FORBIDDEN' : actor.role in BUILT_IN_ROLES ? '409 ROLE_BUILT_IN' : '403 OWN_ROLE_CHANGE');
+    check('DELETE /v1/roles/Viewer', await call('DELETE', '/v1/roles/Viewer'), manages(actor) ? '409 ROLE_BUILT_IN' : '403 FORBIDDEN');
     expect(mismatches.sort()).toEqual([]);
   }, 300_000); // hundreds of requests: generous for a loaded machine
 });

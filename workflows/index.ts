@@ -2,5 +2,6 @@
 export { linkWorkflow } from './link';
 export { accountEventWorkflow } from './account-event';
 export { deliverNotificationWorkflow } from './deliver-notification';
+export { reconcileAccountEventsWorkflow } from './account-event-reconciler';
 export { retentionWorkflow } from './retention';
 export { deviceActivityWorkflow } from './device-activity';

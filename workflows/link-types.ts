@@ -21,6 +21,8 @@ export interface LifecycleDurations {
   reminderOffsets: string[];
   /** After download while not installed, e.g. P7D. */
   installReminderAfter: string;
+  /** An idle run continues as new after this long (LINK_IDLE_CONTINUE_AS_NEW_AFTER); default P30D. */
+  idleContinueAsNewAfter?: string;
 }
 
 export interface LinkWorkflowInput {
@@ -82,6 +84,8 @@ export interface UploadCertificateRequest {
 export interface IssueTokenRequest {
   tokenId: string;
   actorUserId: string;
+  /** The configuration in effect now: the new token's validity and its reminders follow it. */
+  durations?: LifecycleDurations;
 }
 
 export interface IssueTokenResult {

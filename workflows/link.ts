@@ -1,6 +1,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  log,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -20,7 +21,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { LinkActivities, NotifyInput } from '../activities/link-activity-types';
-import { subtractDuration } from '../domain/durations';
+import { addDuration, isValidIsoDuration, subtractDuration } from '../domain/durations';
 import { DomainError, isErrorCode, type ErrorCode } from '../domain/errors';
 import { normalizeServerName } from '../domain/server-name';
 import { deliverNotificationWorkflow, deliverNotificationWorkflowId } from './deliver-notification';
@@ -30,6 +31,7 @@ import type {
   DeleteLinkRequest,
   IssueTokenRequest,
   IssueTokenResult,
+  LifecycleDurations,
   LinkLifecycle,
   LinkState,
   LinkWorkflowInput,
@@ -90,6 +92,12 @@ function domainFailure(err: unknown): unknown {
   return err;
 }
 
+/** An idle run continues as new after this long unless LINK_IDLE_CONTINUE_AS_NEW_AFTER says otherwise. */
+const DEFAULT_IDLE_CONTINUE_AS_NEW = 'P30D';
+
+/** How long a timer step that failed for good waits before it is tried again. */
+const FAILED_STEP_RETRY = '1 hour';
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function reject(code: ErrorCode, detail: string): ApplicationFailure {
@@ -102,10 +110,17 @@ function reject(code: ErrorCode, detail: string): ApplicationFailure {
  * come from the input, every side effect is an activity.
  */
 export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecycle> {
-  const { linkId, orgId, durations } = input;
+  const { linkId, orgId } = input;
+  /**
+   * The durations of the current token generation. A token request carries the API's current
+   * configuration, so a changed validity or reminder list reaches a running lifecycle at its next
+   * token (older requests carry none: the input's apply).
+   */
+  let durations: LifecycleDurations = input.durations;
   // Older runs carried a lifecycle without the newer fields; they start with their defaults.
   const life: LinkLifecycle = { ...initialLifecycle(), ...input.carried };
-  let deleted = false;
+  // A run carried past a deletion (a delete that raced continue-as-new in older code) ends at once.
+  let deleted = life.linkState === 'DELETED';
   let newGeneration = false;
   /** Bumped on every change, so the timer wait wakes up and replans. */
   let version = 0;
@@ -154,6 +169,10 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
   }
   function validateId(id: unknown, what: string): void {
     if (typeof id !== 'string' || !UUID.test(id)) throw reject('VALIDATION_FAILED', `The ${what} id must be a UUID.`);
+  }
+  function validateDurations(d: LifecycleDurations): void {
+    const all = [d.tokenValidity, d.installReminderAfter, ...d.reminderOffsets, ...(d.idleContinueAsNewAfter ? [d.idleContinueAsNewAfter] : [])];
+    if (!all.every((v) => typeof v === 'string' && isValidIsoDuration(v))) throw reject('VALIDATION_FAILED', 'The lifecycle durations must be ISO 8601 durations.');
   }
   function tokenSuperseded(tokenId: string): boolean {
     return life.supersededTokenIds.includes(tokenId) || (life.token?.tokenId === tokenId && life.token.ended);
@@ -301,6 +320,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
         if (!life.certificateId) {
           throw reject('CERTIFICATE_REQUIRED', 'Upload the public key certificate of the device management service before downloading a service token.');
         }
+        if (request.durations) durations = request.durations;
         let issued: { issuedAtMs: number; expiresAtMs: number };
         try {
           issued = await activities.issueServiceToken({
@@ -326,6 +346,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
         validateLive();
         validateExternal();
         validateId(request.tokenId, 'service token');
+        if (request.durations) validateDurations(request.durations);
         if (tokenSuperseded(request.tokenId)) throw supersededToken();
       },
     },
@@ -378,10 +399,21 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     },
   );
 
+  /**
+   * A signal's work takes its turn like an update's, but nobody waits for its answer: a failure
+   * (a non-retryable activity failure, i.e. a bug) is logged and the lifecycle goes on, instead of
+   * failing the whole workflow or holding every later message behind it.
+   */
+  function survive(what: string, work: () => Promise<void>): Promise<void> {
+    return serialized(work).catch((err: unknown) => {
+      log.error(`link ${linkId}: the ${what} could not be recorded`, { error: err instanceof Error ? err.message : String(err) });
+    });
+  }
+
   // Signal handlers return their work, so allHandlersFinished (before continue-as-new) waits for it:
   // a revocation queued behind an installation must not be dropped by the new run.
   setHandler(tokenInstalledSignal, ({ tokenId }) =>
-    serialized(async () => {
+    survive('installation', async () => {
       const token = life.token;
       // Only the current, still-working token can be installed; a repeated signal is a no-op.
       if (deleted || !token || token.tokenId !== tokenId || token.installed || token.ended) return;
@@ -395,7 +427,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
   );
 
   setHandler(tokenRevokedSignal, ({ tokenId, reason }) =>
-    serialized(async () => {
+    survive('revocation', async () => {
       const token = life.token;
       if (deleted || !token || token.tokenId !== tokenId || token.ended) return;
       await activities.requireReplacement({ ...op(), tokenId, reason, nextState: 'REPLACEMENT_REQUIRED', replacementReason: reason });
@@ -432,20 +464,38 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     const token = life.token;
     return !token || token.installed || token.ended || token.installReminderDone;
   };
+  // An idle link (a token waiting months for its next reminder) also continues as new after a while,
+  // so every running lifecycle picks up new workflow code and old patches can be retired.
+  const idleContinueAsNew = patched('idle-continue-as-new');
+  const runStartedMs = Date.now();
+  const idleAtMs = () => (idleContinueAsNew ? runStartedMs + addDuration(0, durations.idleContinueAsNewAfter ?? DEFAULT_IDLE_CONTINUE_AS_NEW) : Infinity);
   for (;;) {
     if (deleted) break;
-    if (workflowInfo().continueAsNewSuggested || (newGeneration && (!lazyContinueAsNew || generationSettled()))) {
+    const idle = Date.now() >= idleAtMs();
+    if (workflowInfo().continueAsNewSuggested || idle || (newGeneration && (!lazyContinueAsNew || generationSettled()))) {
       await condition(allHandlersFinished);
+      // A delete handled while waiting ends the lifecycle here; a new run would live on as a zombie.
+      if (deleted && patched('no-continue-as-new-after-delete')) break;
       life.generation++;
       await continueAsNew<typeof linkWorkflow>({ linkId, orgId, durations, carried: life });
     }
     const due = nextDueEvent(life.token, durations);
+    const wakeAtMs = Math.min(due?.atMs ?? Infinity, idleAtMs());
     const seen = version;
-    const woke = due
-      ? await condition(() => version !== seen || deleted, Math.max(1, due.atMs - Date.now()))
+    const woke = Number.isFinite(wakeAtMs)
+      ? await condition(() => version !== seen || deleted, Math.max(1, wakeAtMs - Date.now()))
       : await condition(() => version !== seen || deleted);
-    if (woke || !due) continue;
-    await serialized(() => fire(due));
+    // Woken by a message, or by the idle timer (the loop's top continues as new): nothing is due.
+    if (woke || !due || due.atMs > wakeAtMs) continue;
+    try {
+      await serialized(() => fire(due));
+    } catch (err) {
+      // A timer step that failed for good (a bug, not an outage: those retry inside the activity)
+      // is tried again later; meanwhile messages are handled and the workflow keeps running.
+      log.error(`link ${linkId}: ${due.kind} failed; retrying in ${FAILED_STEP_RETRY}`, { error: err instanceof Error ? err.message : String(err) });
+      const failedAt = version;
+      await condition(() => version !== failedAt || deleted, FAILED_STEP_RETRY);
+    }
   }
   await condition(allHandlersFinished);
   return life;
