@@ -9,6 +9,8 @@ import { auditForbidden } from './refusal-audit';
 import { depRouter } from './mdm/app';
 import type { DepOptions } from './mdm/session';
 import { requestLogger } from './request-logger';
+import { apiRouter } from './router';
+import { Cursors } from './paging';
 import { createErrorHandler } from './error-handler';
 import { healthRouter } from './health';
 import type { LinkCommands } from './link-commands';
@@ -64,6 +66,8 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  // Paths are case-sensitive (every router too, api/router.ts): one name per resource, one /metrics series.
+  app.set('case sensitive routing', true);
   const metrics = createMetrics({ db: database.db, cacheMs: deps.metrics?.cacheMs });
   app.use(metrics.middleware);
   app.use(requestLogger(logger));
@@ -74,7 +78,9 @@ export function createApp(deps: AppDeps): Express {
   const now = deps.now ?? (() => new Date());
   app.use('/v1/auth', requestDeadline(deps.requestDeadlineMs ?? 20_000));
   mountPublicAccountRoutes(app, deps, accounts);
-  const v1 = express.Router();
+  const v1 = apiRouter();
+  // One signing key for every list's paging cursors (api/paging.ts), derived from SECRETS_KEY so replicas agree.
+  const cursors = new Cursors(deps.secretBox.deriveKey('paging-cursors'));
   v1.use(privateApiHeaders);
   v1.use(requestDeadline(deps.requestDeadlineMs ?? 20_000));
   const throttle = deps.authThrottle ?? DEFAULT_AUTH_THROTTLE;
@@ -87,15 +93,16 @@ export function createApp(deps: AppDeps): Express {
       db: database.db,
       commands: deps.commands,
       secretBox: deps.secretBox,
+      cursors,
       ...(deps.now ? { now: deps.now } : {}),
       ...(deps.idempotencyKeyTtlMs !== undefined ? { idempotencyKeyTtlMs: deps.idempotencyKeyTtlMs } : {}),
     }),
   );
   v1.use('/users', usersRouter({ db: database.db, commands: deps.commands, logger }));
   v1.use('/roles', rolesRouter({ db: database.db }));
-  v1.use('/auditEvents', auditEventsRouter({ db: database.db }));
-  v1.use('/notifications', notificationsRouter({ db: database.db }));
-  v1.use('/webhooks', webhooksRouter({ db: database.db, secretBox: deps.secretBox }));
+  v1.use('/auditEvents', auditEventsRouter({ db: database.db, cursors }));
+  v1.use('/notifications', notificationsRouter({ db: database.db, cursors }));
+  v1.use('/webhooks', webhooksRouter({ db: database.db, secretBox: deps.secretBox, cursors }));
   v1.use('/me', meRouter({ db: database.db }));
   v1.use('/terms', termsRouter({ db: database.db }));
   const nowDep = deps.now ? { now: deps.now } : {};

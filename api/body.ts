@@ -1,4 +1,5 @@
-import type { Request } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
+import multer from 'multer';
 import { z } from 'zod';
 import { problem } from './problem';
 
@@ -31,4 +32,52 @@ export function readAttributes<T extends z.ZodRawShape>(req: Request, type: stri
     throw problem('BAD_REQUEST', `${where}: ${what}.`);
   }
   return result.data;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Thrown by jsonBody's check; mapped once to its 400 in error-handler.ts. */
+export class InvalidUtf8Error extends Error {
+  readonly status = 400;
+  readonly type = 'encoding.invalid_utf8';
+  constructor() {
+    super('The request body is not valid UTF-8.');
+    this.name = 'InvalidUtf8Error';
+  }
+}
+
+/**
+ * The JSON body parser of every admin endpoint. JSON is UTF-8 (RFC 8259); body-parser would turn
+ * invalid bytes into U+FFFD and store them, so the raw bytes are checked strictly first.
+ */
+export function jsonBody(limit: string | number): RequestHandler {
+  return express.json({
+    limit,
+    type: ['application/json', 'application/vnd.api+json'],
+    verify: (_req, _res, buf) => {
+      try {
+        strictUtf8.decode(buf);
+      } catch {
+        throw new InvalidUtf8Error();
+      }
+    },
+  });
+}
+
+/**
+ * One file from a multipart/form-data body (multer, in memory). Every error of reading it is the
+ * caller's (no boundary, a boundary that matches no part, a cut-off body, unexpected fields) and
+ * answers 400, or 413 over the size limit; none of them is a 500.
+ */
+export function multipartFile(field: string, maxBytes: number): RequestHandler {
+  const single = multer({ storage: multer.memoryStorage(), limits: { fileSize: maxBytes, files: 1, fields: 5 } }).single(field);
+  return (req, res, next) => {
+    single(req, res, (err: unknown) => {
+      if (!err) return next();
+      if (err instanceof multer.MulterError && err.code === 'LIMIT_FILE_SIZE') {
+        return next(problem('PAYLOAD_TOO_LARGE', `The file is larger than the ${maxBytes} bytes this endpoint accepts.`));
+      }
+      next(problem('BAD_REQUEST', `The multipart body could not be read: it needs a boundary parameter that matches its parts, and one file in the field "${field}".`));
+    });
+  };
 }

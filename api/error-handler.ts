@@ -32,6 +32,9 @@ export function createErrorHandler(log: Logger): ErrorRequestHandler {
     if (bodyError.type === 'entity.too.large' || bodyError.code === 'LIMIT_FILE_SIZE') {
       return sendProblem(res, 'PAYLOAD_TOO_LARGE', 'The request body is larger than the 1 MB this endpoint accepts.');
     }
+    if (bodyError.type === 'encoding.invalid_utf8') {
+      return sendProblem(res, 'BAD_REQUEST', 'The request body is not valid UTF-8; JSON bodies must be UTF-8 (RFC 8259).');
+    }
     if (bodyError.type === 'entity.parse.failed') return sendProblem(res, 'BAD_REQUEST', 'The request body is not valid JSON.');
     if (typeof bodyError.code === 'string' && bodyError.code.startsWith('LIMIT_')) {
       return sendProblem(res, 'BAD_REQUEST', 'The multipart body is malformed or has unexpected fields; send one file in the field "certificate".');

@@ -1,12 +1,13 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Database } from '../db/client';
+import { apiRouter } from './router';
 
 const CHECK_TIMEOUT_MS = 2000;
 
 /** /healthz: the process answers. /readyz: Postgres and Temporal answer within 2 s each, else 503 naming which. */
 export function healthRouter(database: Database, client: Client): Router {
-  const router = Router();
+  const router = apiRouter();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

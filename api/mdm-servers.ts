@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import express, { Router, type Request } from 'express';
-import multer from 'multer';
+import express, { type Router, type Request } from 'express';
 import { and, eq, isNull, ne } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/client';
@@ -11,12 +10,15 @@ import { parsePublicKeyCertificate } from '../domain/certificate';
 import type { SecretBox } from '../domain/secret-box';
 import { normalizeServerName } from '../domain/server-name';
 import { principalOf, requirePermission } from './auth';
-import { readAttributes } from './body';
+import { readAttributes, jsonBody, multipartFile } from './body';
 import { bindIdempotencyKey, bindToExisting, DEFAULT_IDEMPOTENCY_KEY_TTL_MS, requestFingerprint, supersededReplay, withBinding, type IdempotencyDeps } from './idempotency';
 import type { LinkCommands } from './link-commands';
 import { problem } from './problem';
 import { mdmServerResource, serviceTokenAttributes } from './serialize';
 import { rehearseTokenDownload, tokenDownload } from './token-download';
+import { apiRouter } from './router';
+import { listPaging, type Cursors } from './paging';
+import { cursorParam, readQuery } from './query';
 
 export interface MdmServersDeps {
   db: Db;
@@ -25,6 +27,8 @@ export interface MdmServersDeps {
   now?: () => Date;
   /** IDEMPOTENCY_KEY_TTL in milliseconds (default 24 h). */
   idempotencyKeyTtlMs?: number;
+  /** Signs and checks the list's paging cursors (api/paging.ts). */
+  cursors: Cursors;
 }
 
 export const MAX_CERTIFICATE_BYTES = 1024 * 1024;
@@ -35,10 +39,10 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
   const { db, commands, secretBox } = deps;
   const now = deps.now ?? (() => new Date());
   const idempotency: IdempotencyDeps = { db, ttlMs: deps.idempotencyKeyTtlMs ?? DEFAULT_IDEMPOTENCY_KEY_TTL_MS, now };
-  const router = Router();
-  const json = express.json({ limit: MAX_CERTIFICATE_BYTES, type: ['application/json', 'application/vnd.api+json'] });
+  const router = apiRouter();
+  const json = jsonBody(MAX_CERTIFICATE_BYTES);
   const raw = express.raw({ limit: MAX_CERTIFICATE_BYTES, type: CERTIFICATE_TYPES });
-  const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: MAX_CERTIFICATE_BYTES, files: 1, fields: 5 } });
+  const certificateFile = multipartFile('certificate', MAX_CERTIFICATE_BYTES);
 
   async function liveLink(req: Request): Promise<LinkView> {
     const param: unknown = req.params.id;
@@ -59,24 +63,23 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
   }
 
   router.get('/', requirePermission('dms.view'), async (req, res) => {
-    const query = z
-      .object({
-        limit: z.coerce.number().int().min(1).max(1000).default(100),
-        cursor: z.string().regex(/^\d{1,16}_[0-9a-f-]{36}$/).optional(),
-        sort: z.enum(['createdDateTime', 'tokenExpiry', 'serviceToken.expiresDateTime']).default('createdDateTime'),
-        'filter[expiringWithinDays]': z.coerce.number().int().min(0).max(3660).optional(),
-      })
-      .safeParse(req.query);
-    if (!query.success) {
-      const issue = query.error.issues[0];
-      throw problem('BAD_REQUEST', `Query parameter ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}.`);
-    }
-    const q = query.data;
+    const q = readQuery(req, {
+      limit: z.coerce.number().int().min(1).max(1000).default(100),
+      cursor: cursorParam.optional(),
+      sort: z.enum(['createdDateTime', 'tokenExpiry', 'serviceToken.expiresDateTime']).default('createdDateTime'),
+      'filter[expiringWithinDays]': z.coerce.number().int().min(0).max(3660).optional(),
+    });
     const sort = q.sort === 'createdDateTime' ? 'createdDateTime' : 'tokenExpiry';
-    const [key, id] = q.cursor ? q.cursor.split('_') : [];
-    const views = await listLinkViews(db, principalOf(req).orgId, {
+    const orgId = principalOf(req).orgId;
+    const paging = listPaging(deps.cursors, 'mdmServers', orgId, req);
+    // The key is milliseconds we wrote ourselves (the cursor is signed); read back strictly anyway.
+    const afterKey = paging.after ? Number(paging.after.key) : undefined;
+    if (paging.after && !(Number.isSafeInteger(afterKey) && (afterKey ?? -1) >= 0 && (afterKey ?? 0) <= NO_TOKEN_CURSOR_KEY)) {
+      throw problem('BAD_REQUEST', 'Query parameter cursor: must be the meta.paging.nextCursor of a previous page of this list, with the same filters and sort.');
+    }
+    const views = await listLinkViews(db, orgId, {
       limit: q.limit + 1,
-      after: key && id ? { key: Number(key), id } : undefined,
+      after: paging.after && afterKey !== undefined ? { key: afterKey, id: paging.after.id } : undefined,
       expiringWithinDays: q['filter[expiringWithinDays]'],
       sort,
       now: now(),
@@ -84,12 +87,8 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
     const page = views.slice(0, q.limit);
     const last = page[page.length - 1];
     const nextKey = last ? (sort === 'tokenExpiry' ? last.serviceToken?.expiresAt.getTime() ?? NO_TOKEN_CURSOR_KEY : last.createdAt.getTime()) : 0;
-    const next = views.length > q.limit && last ? `${nextKey}_${last.id}` : undefined;
-    res.json({
-      data: page.map(mdmServerResource),
-      meta: { paging: { limit: q.limit, nextCursor: next ?? null } },
-      links: { self: req.originalUrl, ...(next ? { next: `/v1/mdmServers?limit=${q.limit}&sort=${q.sort}&cursor=${next}` } : {}) },
-    });
+    const next = views.length > q.limit && last ? { key: String(nextKey), id: last.id } : undefined;
+    res.json({ data: page.map(mdmServerResource), ...paging.answer(q.limit, next) });
   });
 
   router.post('/', requirePermission('dms.add'), json, async (req, res) => {
@@ -177,7 +176,7 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
     res.status(204).end();
   });
 
-  router.put('/:id/publicKeyCertificate', requirePermission('dms.manageTokens'), upload.single('certificate'), raw, async (req, res) => {
+  router.put('/:id/publicKeyCertificate', requirePermission('dms.manageTokens'), certificateFile, raw, async (req, res) => {
     const principal = principalOf(req);
     const view = await liveLink(req);
     let bytes: Buffer | undefined;

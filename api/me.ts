@@ -1,13 +1,14 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { organizations } from '../db/schema';
 import { findUser } from '../db/users';
 import { principalOf } from './auth';
+import { apiRouter } from './router';
 
 /** `GET /v1/me`: who the caller is and what their role allows (the console hides what it does not). */
 export function meRouter(deps: { db: Db }): Router {
-  const router = Router();
+  const router = apiRouter();
   router.get('/', async (req, res) => {
     const principal = principalOf(req);
     const [org] = await deps.db.select({ name: organizations.name }).from(organizations).where(eq(organizations.id, principal.orgId));

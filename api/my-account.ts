@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import express, { Router, type Request } from 'express';
+import { type Router, type Request } from 'express';
 import { z } from 'zod';
 import { recordAudit } from '../db/audit';
 import type { Db } from '../db/client';
@@ -14,11 +14,12 @@ import type { Logger } from '../runtime/logger';
 import { accountEventMeta, accountEventResource, recordAndStartAccountEvent } from './account-event-flow';
 import { assertPasswordAcceptable, twoFactorRequired, type AccountsOptions } from './accounts-options';
 import { principalOf } from './auth';
-import { readAttributes } from './body';
+import { readAttributes, jsonBody } from './body';
 import { clearSessionCookies } from './cookies';
 import type { LinkCommands } from './link-commands';
 import { passwordChangePreview } from './password-change-preview';
 import { problem } from './problem';
+import { apiRouter } from './router';
 
 export interface MyAccountDeps {
   db: Db;
@@ -34,8 +35,8 @@ const secretText = z.string().max(PASSWORD_MAX_LENGTH * 4);
 /** `/v1/me/…`: the caller's own password, two-factor and sessions (console session or API key). */
 export function myAccountRouter(deps: MyAccountDeps): Router {
   const { db, secretBox, options, now } = deps;
-  const router = Router();
-  const json = express.json({ limit: '16kb', type: ['application/json', 'application/vnd.api+json'] });
+  const router = apiRouter();
+  const json = jsonBody('16kb');
 
   async function me(req: Request) {
     const principal = principalOf(req);

@@ -1,14 +1,16 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/client';
-import { decodeCursor, deliveriesOfNotification, encodeCursor, findNotification, listNotifications, type NotificationRow } from '../db/notifications';
+import { deliveriesOfNotification, findNotification, listNotifications, type NotificationRow } from '../db/notifications';
 import type { NotificationKind } from '../activities/link-activity-types';
 import { isUuid } from '../domain/ids';
 import { notificationEvent } from '../domain/notification-event';
 import { principalOf, requirePermission } from './auth';
 import { problem } from './problem';
-import { readQuery } from './query';
+import { listPaging, type Cursors } from './paging';
+import { cursorParam, dateTimeParam, readQuery, uuidParam } from './query';
 import { deliveryResource } from './webhooks';
+import { apiRouter } from './router';
 
 const KINDS: readonly NotificationKind[] = ['RENEWAL_REMINDER', 'INSTALL_REMINDER', 'TOKEN_EXPIRED', 'TOKEN_INSTALLED', 'REPLACEMENT_REQUIRED'];
 
@@ -23,8 +25,6 @@ function notificationResource(row: NotificationRow) {
   };
 }
 
-const uuidParam = z.string().refine(isUuid, 'must be a UUID');
-const dateTimeParam = z.iso.datetime({ offset: true, error: 'must be an RFC 3339 date-time such as 2026-01-31T09:30:00Z' }).transform((v) => new Date(v));
 const kindsParam = z
   .string()
   .max(500)
@@ -32,36 +32,29 @@ const kindsParam = z
   .refine((list) => list.every((k) => (KINDS as readonly string[]).includes(k)), `must be one or more of ${KINDS.join(', ')}`);
 
 /** `GET /v1/notifications`: the organization's lifecycle notifications, newest first; one with its deliveries. */
-export function notificationsRouter(deps: { db: Db }): Router {
-  const { db } = deps;
-  const router = Router();
+export function notificationsRouter(deps: { db: Db; cursors: Cursors }): Router {
+  const { db, cursors } = deps;
+  const router = apiRouter();
 
   router.get('/', requirePermission('dms.view'), async (req, res) => {
     const q = readQuery(req, {
       limit: z.coerce.number().int().min(1).max(1000).default(100),
-      cursor: z.string().max(200).optional(),
+      cursor: cursorParam.optional(),
       'filter[linkId]': uuidParam.optional(),
       'filter[kind]': kindsParam.optional(),
       'filter[since]': dateTimeParam.optional(),
     });
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
-    if (q.cursor !== undefined && !after) throw problem('BAD_REQUEST', 'Query parameter cursor: must be the nextCursor of a previous page.');
+    const orgId = principalOf(req).orgId;
+    const paging = listPaging(cursors, 'notifications', orgId, req);
     const { rows, next } = await listNotifications(db, {
-      orgId: principalOf(req).orgId,
+      orgId,
       linkId: q['filter[linkId]'],
       kinds: q['filter[kind]'],
       since: q['filter[since]'],
       limit: q.limit,
-      after,
+      after: paging.after && { createdAt: paging.after.key, id: paging.after.id },
     });
-    const nextCursor = next ? encodeCursor(next) : null;
-    const nextUrl = new URL(req.originalUrl, 'http://x');
-    if (nextCursor) nextUrl.searchParams.set('cursor', nextCursor);
-    res.json({
-      data: rows.map(notificationResource),
-      meta: { paging: { limit: q.limit, nextCursor } },
-      links: { self: req.originalUrl, ...(nextCursor ? { next: `${nextUrl.pathname}${nextUrl.search}` } : {}) },
-    });
+    res.json({ data: rows.map(notificationResource), ...paging.answer(q.limit, next && { key: next.createdAt, id: next.id }) });
   });
 
   router.get('/:id', requirePermission('dms.view'), async (req, res) => {

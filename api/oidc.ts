@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Router, type Request, type Response } from 'express';
+import { type Router, type Request, type Response } from 'express';
 import * as oidc from 'openid-client';
 import { recordAudit } from '../db/audit';
 import type { Db } from '../db/client';
@@ -10,6 +10,7 @@ import type { Logger } from '../runtime/logger';
 import type { AccountsOptions } from './accounts-options';
 import { OIDC_COOKIE, readCookie, setSessionCookies } from './cookies';
 import { problem } from './problem';
+import { apiRouter } from './router';
 
 /** OpenID Connect single sign-on (OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET). */
 export interface OidcSettings {
@@ -40,7 +41,7 @@ const isLoopback = (url: string) => ['127.0.0.1', 'localhost', '[::1]'].includes
  * two-factor) vouches for them, so the session is complete.
  */
 export function oidcRouter(deps: { db: Db; secretBox: SecretBox; logger: Logger; options: AccountsOptions; now: () => Date }): Router {
-  const router = Router();
+  const router = apiRouter();
   const settings = deps.options.oidc;
   let configuration: Promise<oidc.Configuration> | undefined;
   const configured = (): Promise<oidc.Configuration> => {

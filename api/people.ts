@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import express, { Router, type Request, type Response } from 'express';
+import { type Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { createAccountLink } from '../db/account-links';
 import { recordAudit } from '../db/audit';
@@ -16,11 +16,12 @@ import type { Logger } from '../runtime/logger';
 import { accountEventResource, recordAndStartAccountEvent } from './account-event-flow';
 import { accountLinkUrl, type AccountsOptions } from './accounts-options';
 import { principalOf, requirePermission } from './auth';
-import { readAttributes } from './body';
+import { readAttributes, jsonBody } from './body';
 import { displayName } from './fields';
 import type { LinkCommands } from './link-commands';
 import { passwordChangePreview } from './password-change-preview';
 import { problem } from './problem';
+import { apiRouter } from './router';
 
 export interface PeopleDeps {
   db: Db;
@@ -39,8 +40,8 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
  */
 export function peopleRouter(deps: PeopleDeps): Router {
   const { db, options, now } = deps;
-  const router = Router();
-  const json = express.json({ limit: '16kb', type: ['application/json', 'application/vnd.api+json'] });
+  const router = apiRouter();
+  const json = jsonBody('16kb');
   const manage = requirePermission('users.manage');
 
   /** The user the request acts on, once the caller holds every permission that user holds (domain/privileges.ts). */

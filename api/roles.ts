@@ -1,4 +1,4 @@
-import express, { Router, type Request } from 'express';
+import { type Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/client';
 import { createRole, deleteRole, findCustomRole, listCustomRoles, updateRole, type RoleRow } from '../db/users';
@@ -6,9 +6,10 @@ import { isUuid } from '../domain/ids';
 import { BUILT_IN_ROLES, isBuiltInRole, isPermission } from '../domain/permissions';
 import { assertCustomRole, assertMayGrant, assertNotOwnRole } from '../domain/privileges';
 import { principalOf, requirePermission } from './auth';
-import { readAttributes } from './body';
+import { readAttributes, jsonBody } from './body';
 import { displayName } from './fields';
 import { problem } from './problem';
+import { apiRouter } from './router';
 
 function builtInRoleResource(name: string, permissions: readonly string[]) {
   return { type: 'roles', id: name, attributes: { name, permissions: [...permissions], builtIn: true, createdDateTime: null } };
@@ -29,8 +30,8 @@ function customRoleResource(role: RoleRow) {
  */
 export function rolesRouter(deps: { db: Db }): Router {
   const { db } = deps;
-  const router = Router();
-  const json = express.json({ limit: '64kb', type: ['application/json', 'application/vnd.api+json'] });
+  const router = apiRouter();
+  const json = jsonBody('64kb');
   const manage = requirePermission('users.manage');
 
   router.get('/', manage, async (req, res) => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import express, { Router, type Request, type Response } from 'express';
+import { type Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { consumeAccountLink, inspectAccountLink, type LinkVerdict } from '../db/account-links';
 import { recordAudit } from '../db/audit';
@@ -15,10 +15,11 @@ import { verifyTotp } from '../domain/totp';
 import type { Logger } from '../runtime/logger';
 import { recordAndStartAccountEvent } from './account-event-flow';
 import { assertPasswordAcceptable, twoFactorRequired, type AccountsOptions } from './accounts-options';
-import { readAttributes } from './body';
+import { readAttributes, jsonBody } from './body';
 import { clearSessionCookies, readCookie, SESSION_COOKIE, setSessionCookies } from './cookies';
 import type { LinkCommands } from './link-commands';
 import { problem } from './problem';
+import { apiRouter } from './router';
 
 export interface SessionsDeps {
   db: Db;
@@ -59,8 +60,8 @@ export function linkRefusal(verdict: Exclude<LinkVerdict, { ok: true }>) {
 /** `/v1/auth`: sign in and out, and the one-time links (no API key or session needed to reach them). */
 export function sessionsRouter(deps: SessionsDeps): Router {
   const { db, options, now } = deps;
-  const router = Router();
-  const json = express.json({ limit: '16kb', type: ['application/json', 'application/vnd.api+json'] });
+  const router = apiRouter();
+  const json = jsonBody('16kb');
 
   async function limitAttempts(req: Request, response: Response): Promise<void> {
     const verdict = await hitRateLimit(db, { bucket: `sign-in:ip:${req.ip ?? 'unknown'}`, ...ADDRESS_LIMIT, now: now() });

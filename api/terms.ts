@@ -1,9 +1,10 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { Db } from '../db/client';
 import { acceptTerms, findTerms, termsStatusOf, type TermsStatus } from '../db/terms';
 import { isUuid } from '../domain/ids';
 import { principalOf } from './auth';
 import { problem } from './problem';
+import { apiRouter } from './router';
 
 /** Apple Business: only an Administrator accepts the program's terms and conditions. */
 const ACCEPTING_ROLE = 'Administrator';
@@ -32,7 +33,7 @@ function termsResource(status: TermsStatus) {
  * Administrator accepts them, and the organization's MDM services work again at once.
  */
 export function termsRouter(deps: { db: Db }): Router {
-  const router = Router({ caseSensitive: true });
+  const router = apiRouter();
 
   router.get('/', async (req, res) => {
     const status = await termsStatusOf(deps.db, principalOf(req).orgId);

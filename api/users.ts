@@ -1,4 +1,4 @@
-import express, { Router, type Request, type Response } from 'express';
+import { type Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/client';
 import {
@@ -21,11 +21,12 @@ import type { Logger } from '../runtime/logger';
 import type { AccountEventKind } from '../workflows/account-event-types';
 import { accountEventMeta, accountEventResource, recordAndStartAccountEvent } from './account-event-flow';
 import { principalOf, requirePermission } from './auth';
-import { readAttributes } from './body';
+import { readAttributes, jsonBody } from './body';
 import { displayName } from './fields';
 import type { LinkCommands } from './link-commands';
 import { problem } from './problem';
 import { readQuery } from './query';
+import { apiRouter } from './router';
 
 export interface UsersDeps {
   db: Db;
@@ -72,8 +73,8 @@ function apiKeyResource(key: ApiKeyRow) {
 /** `/v1/users`: users of the caller's organization, their API keys, password changes and departures. */
 export function usersRouter(deps: UsersDeps): Router {
   const { db } = deps;
-  const router = Router();
-  const json = express.json({ limit: '64kb', type: ['application/json', 'application/vnd.api+json'] });
+  const router = apiRouter();
+  const json = jsonBody('64kb');
   const manage = requirePermission('users.manage');
 
   async function userOf(req: Request): Promise<UserView> {

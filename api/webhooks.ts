@@ -1,22 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import express, { Router, type Request } from 'express';
+import { type Router, type Request } from 'express';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { recordAudit } from '../db/audit';
 import type { Db } from '../db/client';
-import { countWebhooks, decodeCursor, encodeCursor, findWebhook, listDeliveries, listWebhooks, type DeliveryWithAttempts, type WebhookRow } from '../db/notifications';
+import { countWebhooks, findWebhook, listDeliveries, listWebhooks, type DeliveryWithAttempts, type WebhookRow } from '../db/notifications';
 import { webhookEndpoints } from '../db/schema';
 import { isUuid } from '../domain/ids';
 import type { SecretBox } from '../domain/secret-box';
 import { generateWebhookSecret } from '../domain/webhook-signature';
 import { principalOf, requirePermission } from './auth';
-import { readAttributes } from './body';
+import { readAttributes, jsonBody } from './body';
 import { problem } from './problem';
-import { readQuery } from './query';
+import { apiRouter } from './router';
+import { listPaging, type Cursors } from './paging';
+import { cursorParam, readQuery } from './query';
 
 export interface WebhooksDeps {
   db: Db;
   secretBox: SecretBox;
+  cursors: Cursors;
   /** Endpoints per organization (each notification is sent to every one). */
   maxWebhooksPerOrganization?: number;
 }
@@ -81,8 +84,8 @@ export function deliveryResource(row: DeliveryWithAttempts) {
 export function webhooksRouter(deps: WebhooksDeps): Router {
   const { db, secretBox } = deps;
   const max = deps.maxWebhooksPerOrganization ?? 20;
-  const router = Router();
-  const json = express.json({ limit: 64 * 1024, type: ['application/json', 'application/vnd.api+json'] });
+  const router = apiRouter();
+  const json = jsonBody(64 * 1024);
 
   async function liveWebhook(req: Request): Promise<WebhookRow> {
     const param: unknown = req.params.id;
@@ -171,20 +174,14 @@ export function webhooksRouter(deps: WebhooksDeps): Router {
     const row = await liveWebhook(req);
     const q = readQuery(req, {
       limit: z.coerce.number().int().min(1).max(200).default(50),
-      cursor: z.string().max(200).optional(),
+      cursor: cursorParam.optional(),
       'filter[status]': z.enum(['PENDING', 'DELIVERED', 'FAILED']).optional(),
     });
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
-    if (q.cursor !== undefined && !after) throw problem('BAD_REQUEST', 'Query parameter cursor: must be the nextCursor of a previous page.');
+    // Bound to the endpoint too: the binding covers the organization and the query, the list name the webhook.
+    const paging = listPaging(deps.cursors, `webhookDeliveries:${row.id}`, principalOf(req).orgId, req);
+    const after = paging.after && { createdAt: paging.after.key, id: paging.after.id };
     const { rows, next } = await listDeliveries(db, row.id, { limit: q.limit, after, status: q['filter[status]'] });
-    const nextCursor = next ? encodeCursor(next) : null;
-    const nextUrl = new URL(req.originalUrl, 'http://x');
-    if (nextCursor) nextUrl.searchParams.set('cursor', nextCursor);
-    res.json({
-      data: rows.map(deliveryResource),
-      meta: { paging: { limit: q.limit, nextCursor } },
-      links: { self: req.originalUrl, ...(nextCursor ? { next: `${nextUrl.pathname}${nextUrl.search}` } : {}) },
-    });
+    res.json({ data: rows.map(deliveryResource), ...paging.answer(q.limit, next && { key: next.createdAt, id: next.id }) });
   });
 
   return router;

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { Db } from '../db/client';
 import { findLinkView } from '../db/link-views';
 import { tokenHistory, tokenSummary } from '../db/token-summary';
@@ -6,6 +6,7 @@ import { addDuration, subtractDuration } from '../domain/durations';
 import type { LifecycleDurations } from '../workflows/link-types';
 import { principalOf, requirePermission } from './auth';
 import { problem } from './problem';
+import { apiRouter } from './router';
 
 type TimelineKind = 'ISSUED' | 'INSTALLED' | 'INSTALL_REMINDER_SENT' | 'INSTALL_REMINDER_DUE' | 'REMINDER_SENT' | 'REMINDER_DUE' | 'EXPIRES' | 'EXPIRED' | 'ENDED';
 
@@ -24,7 +25,7 @@ interface TimelineEvent {
 
 /** `GET /v1/tokenSummary` (the home page) and `GET /v1/mdmServers/{id}/tokenTimeline` (a service page). */
 export function yearAtAGlanceRouter(deps: { db: Db; durations: LifecycleDurations; now: () => Date }): Router {
-  const router = Router();
+  const router = apiRouter();
   const view = requirePermission('dms.view');
 
   router.get('/tokenSummary', view, async (req, res) => {

@@ -5,6 +5,7 @@ import { enrolView, linkView, signInView as peopleSignInView } from './sign-in.j
 import { homeView, tokenTimelineSection } from './home.js';
 import { accountView } from './account.js';
 import { peopleView } from './people.js';
+import { renderTermsBanner } from './terms.js';
 
 const main = document.getElementById('main');
 const top = document.getElementById('top');
@@ -33,7 +34,9 @@ function page(title, ...content) {
   document.title = `${title} — dms-link`;
   const said = flash ? h('p', { class: 'notice', role: 'status' }, flash) : null;
   flash = '';
-  mount(main, h('h1', {}, title), said, ...content);
+  const terms = h('div', { id: 'terms-banner' });
+  mount(main, h('h1', {}, title), said, terms, ...content);
+  void renderTermsBanner(terms, me, reloadWith);
   main.focus();
 }
 

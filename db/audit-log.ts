@@ -1,5 +1,4 @@
 import { and, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
-import { isUuid } from '../domain/ids';
 import type { Db } from './client';
 import { auditEvents } from './schema';
 
@@ -26,19 +25,6 @@ export interface AuditQuery {
 export interface AuditPosition {
   createdAt: string;
   id: string;
-}
-
-const POSITION_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
-
-export function encodeAuditCursor(position: AuditPosition): string {
-  return Buffer.from(`${position.createdAt}|${position.id}`, 'utf8').toString('base64url');
-}
-
-/** The position in a cursor, or undefined when the cursor was not made by encodeAuditCursor. */
-export function decodeAuditCursor(cursor: string): AuditPosition | undefined {
-  const [createdAt, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (rest.length || !createdAt || !id || !POSITION_TIME.test(createdAt) || !isUuid(id)) return undefined;
-  return { createdAt, id };
 }
 
 /** One page of the organization's audit events, newest first, and the position after its last row. */

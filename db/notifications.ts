@@ -1,5 +1,4 @@
 import { and, asc, count, desc, eq, gte, inArray, isNull, sql, type SQL } from 'drizzle-orm';
-import { isUuid } from '../domain/ids';
 import type { Db } from './client';
 import { notificationEmails, notifications, webhookDeliveries, webhookDeliveryAttempts, webhookEndpoints } from './schema';
 
@@ -11,24 +10,11 @@ export type EmailRow = typeof notificationEmails.$inferSelect;
 
 /**
  * A row's place in a newest-first list: created_at as Postgres prints it (microseconds kept, which a
- * JavaScript Date would drop) and the id. Opaque to callers (base64url).
+ * JavaScript Date would drop) and the id. Callers get it inside a signed cursor (api/paging.ts).
  */
 export interface Position {
   createdAt: string;
   id: string;
-}
-
-const POSITION_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
-
-export function encodeCursor(position: Position): string {
-  return Buffer.from(`${position.createdAt}|${position.id}`, 'utf8').toString('base64url');
-}
-
-/** The position in a cursor, or undefined when the cursor was not made by encodeCursor. */
-export function decodeCursor(cursor: string): Position | undefined {
-  const [createdAt, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (rest.length || !createdAt || !id || !POSITION_TIME.test(createdAt) || !isUuid(id)) return undefined;
-  return { createdAt, id };
 }
 
 export interface NotificationQuery {

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findGo } from '../../runtime/go-install';
 
 export const DEPCLIENT_DIR = fileURLToPath(new URL('./depclient/', import.meta.url));
 
@@ -34,12 +35,10 @@ export function depclientCachePath(): string {
   return path.join(base, 'dms-link', `depclient-${depclientSourceHash()}`, 'depclient');
 }
 
-function findGo(): string {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && fs.existsSync(path.join(dir, 'go'))) return path.join(dir, 'go');
-  }
-  if (fs.existsSync('/usr/local/go/bin/go')) return '/usr/local/go/bin/go';
-  throw new Error('Go is not installed: the nanodep interop client needs it (https://go.dev/dl/, or /usr/local/go/bin)');
+function requireGo(): string {
+  const go = findGo();
+  if (!go) throw new Error('Go is not installed: the nanodep interop client needs it (https://go.dev/dl/, or /usr/local/go/bin)');
+  return go;
 }
 
 /** The cached binary; builds it first when missing (a few seconds plus module downloads). */
@@ -55,7 +54,7 @@ export async function ensureDepclient(log: (line: string) => void = (l) => proce
   const ticker = setInterval(() => log(`  …still building (${Math.round((Date.now() - started) / 1000)} s)`), 15_000);
   try {
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(findGo(), ['build', '-mod=readonly', '-trimpath', '-o', path.join(staging, 'depclient'), '.'], {
+      const child = spawn(requireGo(), ['build', '-mod=readonly', '-trimpath', '-o', path.join(staging, 'depclient'), '.'], {
         cwd: DEPCLIENT_DIR,
         env: { ...process.env, GOFLAGS: '-buildvcs=false' },
         stdio: ['ignore', 'ignore', 'pipe'],
