@@ -80,7 +80,9 @@ export function createLinkCommands(options: LinkCommandsOptions): LinkCommands {
           { key: ServerNameAttribute, value: request.serverName },
           { key: LinkStateAttribute, value: 'PENDING_CERTIFICATE' },
         ],
-        staticSummary: `Device management service link ${linkId}`,
+        // The Temporal UI lists workflows by this: the service's name (as created; a rename shows in the
+        // current details and DmsServerName). Never a secret: it is stored in clear.
+        staticSummary: request.serverName,
         staticDetails: `Lifecycle of one linked ${request.serverType === 'BUILT_IN' ? 'built-in' : 'external'} device management service: certificate, service tokens, installation, reminders, expiry, replacement.`,
       });
       try {

@@ -3,6 +3,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { apiKeyPrefix, generateApiKey, hashApiKey } from '../domain/api-key';
 import { BUILT_IN_ROLES, isBuiltInRole, isPermission, type Permission } from '../domain/permissions';
 import type { Db } from './client';
+import { uniqueViolation } from './errors';
 import { apiKeys, organizations, roles, users } from './schema';
 
 export interface Principal {
@@ -108,6 +109,16 @@ export const DEFAULT_ORGANIZATION_ID = '00000000-0000-4000-8000-000000000001';
  * Returns a freshly generated key only when it had to create one (so it can be printed once).
  */
 export async function ensureBootstrapAdmin(db: Db, apiKey: string | undefined): Promise<{ created: boolean; apiKey?: string }> {
+  try {
+    return await ensureBootstrapAdminOnce(db, apiKey);
+  } catch (err) {
+    // API replicas starting together race to make these rows; the loser finds the winner's.
+    if (uniqueViolation(err) === undefined) throw err;
+    return ensureBootstrapAdminOnce(db, apiKey);
+  }
+}
+
+async function ensureBootstrapAdminOnce(db: Db, apiKey: string | undefined): Promise<{ created: boolean; apiKey?: string }> {
   const [org] = await db.select().from(organizations).where(eq(organizations.id, DEFAULT_ORGANIZATION_ID));
   if (!org) {
     const made = await createOrganizationWithAdmin(db, {

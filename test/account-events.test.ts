@@ -14,6 +14,7 @@ import {
   tokenStatus,
   type LinkWithToken,
 } from './support/identity';
+import { recordHistories } from './support/histories';
 import { linkAttributes } from './support/links';
 import { apiClient, eventually, startTestStack, type TestStack } from './support/stack';
 
@@ -146,6 +147,7 @@ describe('account events: password change and departure', () => {
     await expectPasswordChangeOutcome(s, eventId);
     // Three pages of one link, two pages per run: the fan-out continued as new once.
     expect(await allRunHistories(stack.client, accountEventWorkflowId(eventId))).toHaveLength(2);
+    await recordHistories(stack.client, accountEventWorkflowId(eventId), 'password-change-paged');
     const user = await s.admin('GET', `/v1/users/${s.a.id}`);
     expect(user.json.data.attributes.passwordChangedDateTime).not.toBeNull();
     // A password change leaves A's API keys working.

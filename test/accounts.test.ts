@@ -247,6 +247,9 @@ describe('the password change is the account event', () => {
     const first = await linkWithToken(viaSession, 'Change A', cert);
     const second = await linkWithToken(viaSession, 'Change B', cert);
     expect((await mdmSession(first.secrets)).status).toBe(200);
+    // The session makes the link ACTIVE through its workflow, a moment later; the previews below list
+    // each link's state, so both are read once that has happened.
+    await eventually(async () => (await linkAttributes(admin, first.linkId)).linkState === 'ACTIVE');
 
     const preview = await person.browser('GET', '/v1/me/passwordChangePreview');
     expect(preview.json.data.attributes.serviceTokensThatStopWorking).toBe(2);

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { REDACT_PATHS } from '../runtime/logger';
 import { cleanupTestCertificates, makeRsaCertificate, type TestCertificate } from './support/certificates';
+import { recordHistories } from './support/histories';
 import { createLink, uploadCertificate } from './support/links';
 import { insertUser, startWebhookReceiver, type ReceivedRequest, type WebhookReceiver } from './support/notifications';
 import { apiClient, eventually, startTestStack, type TestStack } from './support/stack';
@@ -187,6 +188,7 @@ describe('webhooks', () => {
     // Every attempt sends the same event (same id, same body); only the signature's timestamp may change.
     expect(new Set(bodies.map((r) => r.body)).size).toBe(1);
     expect(bodies[0]?.json).toMatchObject({ type: 'REPLACEMENT_REQUIRED', data: { reason: 'NEW_PUBLIC_KEY', linkState: 'REPLACEMENT_REQUIRED' } });
+    await recordHistories(stack.client, `notification-${notification?.id}`, 'delivered-after-retries');
   });
 
   it('a receiver that never answers 2xx ends FAILED after the last attempt; a deleted endpoint gets nothing more', async () => {
@@ -205,6 +207,7 @@ describe('webhooks', () => {
     }, 20_000, 200);
     expect(failed.attributes).toMatchObject({ status: 'FAILED', attempts: 4, lastStatusCode: 503, lastError: 'HTTP 503' });
     expect(failed.attributes.attemptLog).toHaveLength(4);
+    await recordHistories(stack.client, `notification-${failed.attributes.notificationId}`, 'failed-after-last-attempt');
 
     expect((await call('DELETE', `/v1/webhooks/${hook.id}`)).status).toBe(204);
     expect((await call('GET', `/v1/webhooks/${hook.id}`)).status).toBe(404);

@@ -15,7 +15,7 @@ export class ApiProcess {
     const { child, output } = spawnEntry('api/main.ts', { LOG_LEVEL: 'warn', ...this.env });
     this.child = child;
     this.output = output;
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 120_000; // a loaded 2-core machine starts tsx slowly
     for (;;) {
       if (child.exitCode !== null) throw new Error(`api exited with ${child.exitCode}:\n${output()}`);
       try {

@@ -2,29 +2,38 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
-import { execFileSync } from 'node:child_process';
-import { inject } from 'vitest';
-import { resolveTemporalCli } from '../../runtime/temporal-cli';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 
+/** test/histories/<workflow type>/<name>.json: what test/replay.test.ts replays. */
 export const HISTORIES_DIR = fileURLToPath(new URL('../histories', import.meta.url));
 
 /**
- * With RECORD_HISTORIES=1, saves every run of a workflow under test/histories/<name>-<n>.json so the
- * replay test can check that today's workflow code still reproduces yesterday's histories.
+ * Saves every run of one workflow (oldest first: `<name>-run1.json`, `-run2` … across continue-as-new)
+ * into the folder of its workflow type. Returns the files written.
+ */
+export async function saveRunHistories(client: Client, workflowId: string, name: string, root = HISTORIES_DIR): Promise<string[]> {
+  const runs: Array<{ runId: string; type: string; start: number }> = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
+    runs.push({ runId: wf.runId, type: wf.type, start: wf.startTime.getTime() });
+  }
+  runs.sort((a, b) => a.start - b.start);
+  const written: string[] = [];
+  for (const [i, run] of runs.entries()) {
+    const history = await client.workflow.getHandle(workflowId, run.runId).fetchHistory();
+    const dir = path.join(root, run.type);
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${name}-run${i + 1}.json`);
+    fs.writeFileSync(file, `${historyToJSON(history)}\n`);
+    written.push(file);
+  }
+  return written;
+}
+
+/**
+ * With RECORD_HISTORIES=1, a test saves the histories of the workflows it ran, so the replay test
+ * can check that tomorrow's workflow code still reproduces them.
  */
 export async function recordHistories(client: Client, workflowId: string, name: string): Promise<void> {
   if (!process.env.RECORD_HISTORIES) return;
-  const runs: Array<{ runId: string; start: number }> = [];
-  for await (const wf of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
-    runs.push({ runId: wf.runId, start: wf.startTime.getTime() });
-  }
-  runs.sort((a, b) => a.start - b.start);
-  const cli = await resolveTemporalCli();
-  if (cli.kind !== 'path') throw new Error('recording histories needs the Temporal CLI');
-  fs.mkdirSync(HISTORIES_DIR, { recursive: true });
-  for (const [i, run] of runs.entries()) {
-    // The CLI writes the canonical proto3 JSON that historyFromJSON reads back.
-    const json = execFileSync(cli.path, ['workflow', 'show', '--address', inject('temporalAddress'), '--workflow-id', workflowId, '--run-id', run.runId, '--output', 'json']);
-    fs.writeFileSync(path.join(HISTORIES_DIR, `${name}-run${i + 1}.json`), json);
-  }
+  await saveRunHistories(client, workflowId, name);
 }

@@ -22,7 +22,7 @@ export class WorkerProcess {
     const { child, output } = spawnEntry('worker/main.ts', { LOG_LEVEL: 'info', WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'), ...this.env });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output()}`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output()}`)), 120_000);
       // The SDK logs the worker's state change to RUNNING once it polls the task queue.
       const check = (c: Buffer) => {
         if (/RUNNING/.test(c.toString())) {

@@ -48,6 +48,8 @@ describe('link commands start and address workflows exactly', () => {
     expect(op.options.taskQueue).toBe('dms-prod');
     expect(op.options.workflowIdConflictPolicy).toBe('USE_EXISTING');
     expect(op.options.args).toEqual([{ linkId: 'abc', orgId: 'org-1', durations }]);
+    // The Temporal UI's list reads as service names.
+    expect(op.options.staticSummary).toBe('A');
   });
 
   it('later steps are updates on the same workflow id, with ids that make retries idempotent', async () => {
