@@ -6,10 +6,9 @@
  * and, in the same shape, the ceiling: its HTTP fronts and its worker (real workflow bundle, no-op
  * activities under the real names).
  */
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import postgres from 'postgres';
+import { createScratchDatabase } from '../db/scratch-database';
 import { startDevServer, type DevServer } from '../runtime/dev-server';
 import type { ServiceRoles } from './protocol';
 import { ServiceProcess } from './service-process';
@@ -37,25 +36,6 @@ export interface Stack {
 
 const NONE: ServiceRoles = { api: false, worker: false, ceilingApi: false, ceilingWorker: false };
 
-/** A fresh database on the server of `serverUrl`; drop() removes it. */
-export async function freshDatabase(serverUrl: string, label: string): Promise<{ url: string; name: string; drop(): Promise<void> }> {
-  const name = `dms_link_bench_${label}_${Date.now()}_${randomBytes(3).toString('hex')}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => undefined });
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    name,
-    async drop() {
-      const a = postgres(serverUrl, { max: 1, onnotice: () => undefined });
-      await a.unsafe(`drop database if exists ${name} with (force)`);
-      await a.end();
-    },
-  };
-}
-
 export async function startStack(options: {
   column: Column;
   databaseServerUrl: string;
@@ -75,7 +55,7 @@ export async function startStack(options: {
     // synchronous=OFF: fsync on every history write would measure this disk, not the service.
     const devServer = await startDevServer({ port: 0, dbFile: temporalDbFile, log, sqlitePragmas: ['synchronous=OFF'] });
     stops.push(() => devServer.stop());
-    const database = column === 'postgres' ? await freshDatabase(options.databaseServerUrl, column) : undefined;
+    const database = column === 'postgres' ? await createScratchDatabase(options.databaseServerUrl, `dms_link_bench_${column}`) : undefined;
     if (database) stops.push(() => database.drop());
     const spawnProcess = async (name: string, roles: Partial<ServiceRoles>) => {
       const p = new ServiceProcess(
