@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import Provider from 'oidc-provider';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium } from './support/browser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { serviceTokens } from '../db/schema';
 import { cleanupTestCertificates, makeRsaCertificate, type TestCertificate } from './support/certificates';
@@ -45,11 +46,7 @@ beforeAll(async () => {
   });
   server.on('request', oidc.callback());
   cert = makeRsaCertificate({ cn: 'Console accounts MDM' });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 afterEach(() => {

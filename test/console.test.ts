@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from './support/browser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BUILT_IN_ROLES } from '../domain/permissions';
 import { cleanupTestCertificates, decryptP7mWithOpenssl, makeRsaCertificate, makeTempDir, type TestCertificate } from './support/certificates';
@@ -23,12 +24,7 @@ beforeAll(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
   dir = makeTempDir('dms-console-');
   stack = await startTestStack();
-  // playwright-core adds --headless and a fresh temporary --user-data-dir for every launch.
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 afterEach(() => {
