@@ -40,7 +40,8 @@ beforeAll(async () => {
   stack = await startTestStack({ accounts: { oidc: { issuer, clientId: 'dms-link', clientSecret: 'test-client-secret-0123456789', displayName: 'Test IdP' } } });
   const oidc = new Provider(issuer, {
     clients: [{ client_id: 'dms-link', client_secret: 'test-client-secret-0123456789', redirect_uris: [`${stack.apiUrl}/v1/auth/oidc/callback`], token_endpoint_auth_method: 'client_secret_post' }],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+    // amr with the openid scope, so the provider puts it in every ID token (as Entra ID and Okta do).
+    claims: { openid: ['sub', 'amr'], email: ['email', 'email_verified'] },
     conformIdTokenClaims: false,
     // The login name typed at the provider's development login page is the account.
     findAccount: (_ctx: unknown, id: string) => ({ accountId: id, claims: () => ({ sub: id, email: id, email_verified: true }) }),
