@@ -45,6 +45,8 @@ const schema = z.object({
   INSTALL_REMINDER_AFTER: isoDuration('INSTALL_REMINDER_AFTER').default('P7D'),
   /** How often the worker's reconciler starts account-event fan-outs whose start failed. */
   ACCOUNT_EVENT_RECONCILE_INTERVAL: isoDuration('ACCOUNT_EVENT_RECONCILE_INTERVAL').default('PT1M'),
+  /** How often the worker's reconciler delivers installations and device activities the API could not hand to Temporal. */
+  HANDOFF_RECONCILE_INTERVAL: isoDuration('HANDOFF_RECONCILE_INTERVAL').default('PT1M'),
   /** An idle link workflow continues as new this long after its run began, picking up new workflow code. */
   LINK_IDLE_CONTINUE_AS_NEW_AFTER: isoDuration('LINK_IDLE_CONTINUE_AS_NEW_AFTER').default('P30D'),
   DEP_SESSION_TTL: isoDuration('DEP_SESSION_TTL').default('PT30M'),
@@ -159,6 +161,11 @@ export function lifecycleDurations(config: Config): LifecycleDurations {
     installReminderAfter: config.INSTALL_REMINDER_AFTER,
     idleContinueAsNewAfter: config.LINK_IDLE_CONTINUE_AS_NEW_AFTER,
   };
+}
+
+/** HANDOFF_RECONCILE_INTERVAL in milliseconds. */
+export function handoffReconcileIntervalMs(config: Config): number {
+  return durationMs(config.HANDOFF_RECONCILE_INTERVAL);
 }
 
 /** ACCOUNT_EVENT_RECONCILE_INTERVAL in milliseconds. */
