@@ -139,8 +139,9 @@ export async function devicesView(ui, query) {
 
   ui.page('Devices',
     h('p', { class: 'crumb' }, h('a', { href: '#/activities' }, 'Device activities'), ' · ', h('a', { href: '#/devices/defaults' }, 'Default device assignment'), ' · ', h('a', { href: '#/services' }, 'Management Services')),
-    filters, err, summary, table, paging,
-    manage && shown ? actionsPanel(ui, services, selected, count, err) : null);
+    filters, err,
+    manage && shown ? actionsPanel(ui, services, selected, count, err) : null,
+    summary, table, paging);
 }
 
 /** Assign / unassign / release the selected devices: each starts one activity and opens its page. */
@@ -176,13 +177,15 @@ function actionsPanel(ui, services, selected, count, err) {
       ? h('form', {
         class: 'inline-form',
         onsubmit: (e) => { e.preventDefault(); void start('ASSIGN_DEVICES', target.value); },
-      }, ...field('assign-server', 'Device management service', target), h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Assign to service')))
+      }, h('div', {}, ...field('assign-server', 'Device management service', target)), h('button', { type: 'submit' }, 'Assign to service'))
       : h('p', { class: 'hint' }, 'Link a device management service first to assign devices to it.'));
-    parts.push(h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: () => void start('UNASSIGN_DEVICES') }, 'Unassign')));
   }
+  const buttons = h('div', { class: 'actions' });
+  parts.push(buttons);
+  if (ui.can('devices.manage')) buttons.append(h('button', { type: 'button', class: 'secondary', onclick: () => void start('UNASSIGN_DEVICES') }, 'Unassign'));
   if (ui.can('devices.release')) {
     const box = h('div', { id: 'release-confirm', 'aria-live': 'polite' });
-    parts.push(h('div', { class: 'actions' }, h('button', {
+    buttons.append(h('button', {
       type: 'button', class: 'danger',
       onclick: () => {
         err.textContent = '';
@@ -205,7 +208,7 @@ function actionsPanel(ui, services, selected, count, err) {
           },
         },
         h('p', {}, h('strong', {}, `Release ${plural(serials.length, 'device')} from your organization?`),
-          ' Released devices leave your organization for good: no service can manage them through dms-link any more, and only the seller can add them back.'),
+          ' Released devices leave your organization: they disappear from this list and from every device management service, and come back only if they are added to your organization again.'),
         h('p', {}, `Devices: ${serials.slice(0, 10).join(', ')}${serials.length > 10 ? ` and ${serials.length - 10} more` : ''}.`),
         ...field('release-word', `Type ${RELEASE_WORD} to confirm`, typed, `This releases exactly the ${plural(serials.length, 'device')} listed above.`),
         refusal,
@@ -214,7 +217,8 @@ function actionsPanel(ui, services, selected, count, err) {
           h('button', { type: 'button', class: 'secondary', onclick: () => mount(box) }, 'Cancel'))));
         typed.focus();
       },
-    }, 'Release…')), box);
+    }, 'Release…'));
+    parts.push(box);
   }
   return h('section', { 'aria-labelledby': 'actions-heading', class: 'device-actions' }, parts);
 }
