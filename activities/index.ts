@@ -2,6 +2,7 @@ import { createAccountEventReconcilerActivities } from './account-event-reconcil
 import { createAccountEventActivities } from './account-events';
 import { createDeviceActivityActivities } from './device-activities';
 import { createLinkActivities, type LinkActivityDeps } from './links';
+import { createNotificationDeliveryReconcilerActivities } from './notification-delivery-reconciler';
 import { createNotificationActivities, type NotificationActivityDeps } from './notifications';
 import { createRetentionActivities } from './retention';
 
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAccountEventActivities(deps),
     ...createAccountEventReconcilerActivities(deps),
     ...createNotificationActivities(deps),
+    ...createNotificationDeliveryReconcilerActivities(deps),
     ...createRetentionActivities(deps),
     ...createDeviceActivityActivities(deps),
   };
