@@ -1,6 +1,7 @@
 import { createAccountEventReconcilerActivities } from './account-event-reconciler';
 import { createAccountEventActivities } from './account-events';
 import { createDeviceActivityActivities } from './device-activities';
+import { createHandoffReconcilerActivities } from './handoff-reconciler';
 import { createLinkActivities, type LinkActivityDeps } from './links';
 import { createNotificationDeliveryReconcilerActivities } from './notification-delivery-reconciler';
 import { createNotificationActivities, type NotificationActivityDeps } from './notifications';
@@ -18,5 +19,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotificationDeliveryReconcilerActivities(deps),
     ...createRetentionActivities(deps),
     ...createDeviceActivityActivities(deps),
+    ...createHandoffReconcilerActivities(deps),
   };
 }
