@@ -46,12 +46,12 @@ export function createDeviceActivityActivities(deps: DeviceActivityActivityDeps)
       for (let ended = 0; ended < MAX_DEAD_ENDED_PER_TURN; ended++) {
         const earlier = await earlierOverlappingActivity(db, activityId);
         if (!earlier) return;
-        const end = await deadDeviceActivityEnd(earlier.id, earlier.createdAt, now(), deps.temporalClient?.());
+        const end = await deadDeviceActivityEnd(earlier, deps.temporalClient?.());
         if (!end) {
           // BENIGN: waiting for an earlier activity is the expected path, not a worker warning.
-          throw ApplicationFailure.create({ message: `waiting for device activity ${earlier.id}`, type: 'DEVICE_ACTIVITY_WAITING', category: 'BENIGN' });
+          throw ApplicationFailure.create({ message: `waiting for device activity ${earlier}`, type: 'DEVICE_ACTIVITY_WAITING', category: 'BENIGN' });
         }
-        await endDeadDeviceActivity(db, { activityId: earlier.id, end, now: now() });
+        await endDeadDeviceActivity(db, { activityId: earlier, end, now: now() });
       }
       throw ApplicationFailure.create({ message: 'ended dead earlier device activities; looking again', type: 'DEVICE_ACTIVITY_WAITING', category: 'BENIGN' });
     },

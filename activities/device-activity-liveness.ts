@@ -4,12 +4,6 @@ import type { DeadActivityEnd } from '../db/device-activities';
 import { deviceActivityWorkflowId } from '../workflows/device-activity-types';
 
 /**
- * An activity whose row is younger than this and whose workflow Temporal does not know is being
- * started by the API right now (it records the row, then starts the workflow), not dead.
- */
-export const UNSTARTED_GRACE_MS = 60_000;
-
-/**
  * How a closed workflow leaves its activity, or undefined while it lives. Temporal, not the row, is
  * the record of whether a workflow still runs; the row only says IN_PROGRESS until the workflow
  * itself ends it, which a terminated or failed workflow never does.
@@ -33,14 +27,17 @@ export function deadEnd(status: WorkflowExecutionStatusName): DeadActivityEnd | 
   }
 }
 
-/** Whether the workflow of an IN_PROGRESS activity is gone, asked of Temporal with the worker's client. */
-export async function deadDeviceActivityEnd(activityId: string, createdAt: Date, now: Date, client: Client = Context.current().client): Promise<DeadActivityEnd | undefined> {
+/**
+ * Whether the workflow of an IN_PROGRESS activity is gone, asked of Temporal with the worker's client.
+ * An activity with no workflow at all is not dead but not yet started (the API died between its
+ * commit and its start): the hand-off reconciler (workflows/handoff-reconciler.ts) starts it.
+ */
+export async function deadDeviceActivityEnd(activityId: string, client: Client = Context.current().client): Promise<DeadActivityEnd | undefined> {
   try {
     const described = await client.workflow.getHandle(deviceActivityWorkflowId(activityId)).describe();
     return deadEnd(described.status.name);
   } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-    // Never started (the API stopped between recording and starting it), or closed so long ago that retention removed it.
-    return now.getTime() - createdAt.getTime() > UNSTARTED_GRACE_MS ? { status: 'FAILED', reason: 'WORKFLOW_NOT_FOUND' } : undefined;
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
   }
 }

@@ -87,11 +87,11 @@ export async function activityItemsAfter(db: Db, activityId: string, afterPositi
 /**
  * Activities on the same devices apply in the order they were accepted: an activity waits while an
  * earlier one of its organization that names one of its devices is still IN_PROGRESS. Returns that
- * earlier activity (id, and when it was accepted), or undefined when it is this activity's turn.
+ * earlier activity's id, or undefined when it is this activity's turn.
  */
-export async function earlierOverlappingActivity(db: Db, activityId: string): Promise<{ id: string; createdAt: Date } | undefined> {
-  const rows = await db.execute<{ id: string; created_ms: number | string }>(sql`
-    select a.id, (extract(epoch from a.created_at) * 1000)::float8 as created_ms from ${deviceActivities} a
+export async function earlierOverlappingActivity(db: Db, activityId: string): Promise<string | undefined> {
+  const rows = await db.execute<{ id: string }>(sql`
+    select a.id from ${deviceActivities} a
     join ${deviceActivities} me on me.id = ${activityId}::uuid
     where a.org_id = me.org_id and a.seq < me.seq and a.status = 'IN_PROGRESS'
       and exists (
@@ -99,9 +99,8 @@ export async function earlierOverlappingActivity(db: Db, activityId: string): Pr
         join ${deviceActivityItems} theirs on theirs.serial_number = mine.serial_number and theirs.activity_id = a.id
         where mine.activity_id = me.id)
     order by a.seq limit 1`);
-  const list = Array.isArray(rows) ? rows : (rows as { rows: Array<{ id: string; created_ms: number | string }> }).rows;
-  const first = list[0];
-  return first ? { id: first.id, createdAt: new Date(Number(first.created_ms)) } : undefined;
+  const list = Array.isArray(rows) ? rows : (rows as { rows: Array<{ id: string }> }).rows;
+  return list[0]?.id;
 }
 
 export interface PageOutcome {
@@ -317,8 +316,8 @@ export interface DeadActivityEnd {
 }
 
 /**
- * Ends an activity whose workflow is gone (terminated, cancelled, failed, timed out, or never
- * started) while its row still says IN_PROGRESS, so it no longer holds its devices: the devices it
+ * Ends an activity whose workflow is gone (terminated, cancelled, failed or timed out) while its
+ * row still says IN_PROGRESS, so it no longer holds its devices: the devices it
  * never reached get FAILED with the reason, and the activity its final status. Only an IN_PROGRESS
  * activity changes (under the row lock pages take too), so a repeat or a race changes nothing.
  * Returns whether this call ended it.

@@ -6,6 +6,7 @@ import { deliverNotificationWorkflowId } from '../workflows/deliver-notification
 import { reconcileNotificationDeliveriesWorkflow } from '../workflows/notification-delivery-reconciler';
 import { cleanupTestCertificates, makeRsaCertificate } from './support/certificates';
 import { provisionLink } from './support/dep';
+import { recordHistories } from './support/histories';
 import { addDevices, depCall, makeSerials, mdmSession, runActivity } from './support/devices';
 import { startWebhookReceiver, type WebhookReceiver } from './support/notifications';
 import { apiClient, eventually, startTestStack, type TestStack } from './support/stack';
@@ -73,15 +74,15 @@ describe('disown notifications', () => {
     expect(second?.deliveryStartedAt).toBeNull();
     await expect(stack.client.workflow.getHandle(deliverNotificationWorkflowId(second!.id)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
 
-    const reconcile = (graceMs: number) =>
-      stack.client.workflow.execute(reconcileNotificationDeliveriesWorkflow, {
-        workflowId: `reconcile-notifications-${org.orgId}-${Date.now()}`,
-        taskQueue: stack.taskQueue,
-        args: [{ graceMs, limit: 100, orgId: org.orgId }],
-      });
+    const reconcile = async (graceMs: number, record?: string) => {
+      const workflowId = `reconcile-notifications-${org.orgId}-${Date.now()}`;
+      const result = await stack.client.workflow.execute(reconcileNotificationDeliveriesWorkflow, { workflowId, taskQueue: stack.taskQueue, args: [{ graceMs, limit: 100, orgId: org.orgId }] });
+      if (record) await recordHistories(stack.client, workflowId, record);
+      return result;
+    };
     // Within the grace period the API may still be starting it: left alone.
     expect(await reconcile(3_600_000)).toEqual({ started: 0, alreadyStarted: 0 });
-    expect(await reconcile(0)).toEqual({ started: 1, alreadyStarted: 0 });
+    expect(await reconcile(0, 'started-one')).toEqual({ started: 1, alreadyStarted: 0 });
     await eventually(async () => deliveredTo(second!.id).length === 1, 20_000);
     expect((await disowned()).find((n) => n.id === second!.id)?.deliveryStartedAt).not.toBeNull();
     expect(await reconcile(0)).toEqual({ started: 0, alreadyStarted: 0 });
