@@ -102,8 +102,8 @@ export function createApp(deps: AppDeps): Express {
       ...(deps.idempotencyKeyTtlMs !== undefined ? { idempotencyKeyTtlMs: deps.idempotencyKeyTtlMs } : {}),
     }),
   );
-  v1.use('/users', usersRouter({ db: database.db, commands: deps.commands, logger }));
-  v1.use('/roles', rolesRouter({ db: database.db }));
+  v1.use('/users', usersRouter({ db: database.db, commands: deps.commands, logger, cursors }));
+  v1.use('/roles', rolesRouter({ db: database.db, cursors }));
   v1.use('/auditEvents', auditEventsRouter({ db: database.db, cursors }));
   v1.use('/notifications', notificationsRouter({ db: database.db, cursors }));
   v1.use(
