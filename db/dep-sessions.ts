@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, lt } from 'drizzle-orm';
+import { and, eq, isNull, lt } from 'drizzle-orm';
 import { fixedWindow } from '../domain/rate-limit';
 import { recordAggregatedAudit } from './audit-aggregate';
 import type { Db } from './client';
@@ -91,6 +91,11 @@ export async function openDepSession(db: Db, input: OpenSessionInput): Promise<'
       createdAt: input.now,
       expiresAt: input.expiresAt,
     });
+    // Installation is proven by use: recorded here, durably, before the API signals the link workflow
+    // (the hand-off reconciler delivers the signal if that fails, e.g. while Temporal restarts).
+    if (!input.token.installedAt) {
+      await tx.update(serviceTokens).set({ firstSessionAt: input.now }).where(and(eq(serviceTokens.id, input.token.id), isNull(serviceTokens.firstSessionAt)));
+    }
     // Summarised: one row per token and UTC day with a count (the first of a token marks its first
     // use), instead of a row per session, so a busy MDM does not grow the audit log without bound.
     const day = fixedWindow(input.now, 86_400);

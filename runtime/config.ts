@@ -46,6 +46,12 @@ const schema = z.object({
   INSTALL_REMINDER_AFTER: isoDuration('INSTALL_REMINDER_AFTER').default('P7D'),
   /** How often the worker's reconciler starts account-event fan-outs whose start failed. */
   ACCOUNT_EVENT_RECONCILE_INTERVAL: isoDuration('ACCOUNT_EVENT_RECONCILE_INTERVAL').default('PT1M'),
+  /** How often the worker's reconciler delivers installations and device activities the API could not hand to Temporal. */
+  HANDOFF_RECONCILE_INTERVAL: isoDuration('HANDOFF_RECONCILE_INTERVAL').default('PT1M'),
+  /** Hand-offs younger than this are left to the API; longer than its 15 s Temporal deadline, so no activity is started that the API is discarding. */
+  HANDOFF_RECONCILE_GRACE: isoDuration('HANDOFF_RECONCILE_GRACE')
+    .refine((v) => durationMs(v) >= 20_000, { message: 'HANDOFF_RECONCILE_GRACE must be at least PT20S (longer than the API\'s 15 s Temporal deadline)' })
+    .default('PT1M'),
   /** An idle link workflow continues as new this long after its run began, picking up new workflow code. */
   LINK_IDLE_CONTINUE_AS_NEW_AFTER: isoDuration('LINK_IDLE_CONTINUE_AS_NEW_AFTER').default('P30D'),
   DEP_SESSION_TTL: isoDuration('DEP_SESSION_TTL').default('PT30M'),
@@ -165,6 +171,11 @@ export function lifecycleDurations(config: Config): LifecycleDurations {
     installReminderAfter: config.INSTALL_REMINDER_AFTER,
     idleContinueAsNewAfter: config.LINK_IDLE_CONTINUE_AS_NEW_AFTER,
   };
+}
+
+/** HANDOFF_RECONCILE_INTERVAL and HANDOFF_RECONCILE_GRACE in milliseconds. */
+export function handoffReconcileTiming(config: Config): { intervalMs: number; graceMs: number } {
+  return { intervalMs: durationMs(config.HANDOFF_RECONCILE_INTERVAL), graceMs: durationMs(config.HANDOFF_RECONCILE_GRACE) };
 }
 
 /** ACCOUNT_EVENT_RECONCILE_INTERVAL in milliseconds. */
