@@ -6,6 +6,8 @@ import { homeView, tokenTimelineSection } from './home.js';
 import { accountView } from './account.js';
 import { peopleView } from './people.js';
 import { renderTermsBanner } from './terms.js';
+import { defaultAssignmentsView, devicesView, serviceDevicesFact } from './devices.js';
+import { activitiesView, activityView } from './activities.js';
 
 const main = document.getElementById('main');
 const top = document.getElementById('top');
@@ -53,6 +55,8 @@ function header() {
     h('span', { class: 'brand' }, `dms-link · ${me.organization.name}`),
     h('nav', { 'aria-label': 'Main' },
       h('a', { href: '#/home' }, 'Home'),
+      can('devices.view') ? h('a', { href: '#/devices' }, 'Devices') : null,
+      can('devices.view') ? h('a', { href: '#/activities' }, 'Device activities') : null,
       h('a', { href: '#/services' }, 'Devices › Management Services'),
       can('users.manage') ? h('a', { href: '#/people' }, 'People') : null,
       can('users.manage') ? h('a', { href: '#/users' }, 'Users') : null,
@@ -323,7 +327,8 @@ async function serviceView(id) {
       h('dt', {}, 'Token issued'), h('dd', {}, fmtDate(a.serviceToken?.issuedDateTime)),
       h('dt', {}, 'Token expires'), h('dd', {}, expiryText(a.serviceToken?.expiresDateTime)),
       h('dt', {}, 'Downloaded by'), h('dd', {}, a.serviceToken?.downloadedBy?.name ?? '—'),
-      h('dt', {}, 'Installed'), h('dd', {}, a.serviceToken ? (a.serviceToken.installedDateTime ? fmtDate(a.serviceToken.installedDateTime) : 'Not yet') : '—')),
+      h('dt', {}, 'Installed'), h('dd', {}, a.serviceToken ? (a.serviceToken.installedDateTime ? fmtDate(a.serviceToken.installedDateTime) : 'Not yet') : '—'),
+      can('devices.view') ? [h('dt', {}, 'Devices'), h('dd', {}, await serviceDevicesFact(id))] : null),
     err, status,
     release, tokenActions, rename, remove,
     await tokenTimelineSection(id),
@@ -374,7 +379,7 @@ async function historyList(linkId) {
 }
 
 // ---------- users and roles ----------
-const PERMISSIONS = ['dms.view', 'dms.add', 'dms.delete', 'dms.manageTokens', 'users.manage', 'audit.view'];
+const PERMISSIONS = ['dms.view', 'dms.add', 'dms.delete', 'dms.manageTokens', 'users.manage', 'audit.view', 'devices.view', 'devices.manage', 'devices.release'];
 
 function roleOptions(roles, selected) {
   return roles.map((r) => h('option', { value: r.id, selected: r.id === selected }, r.attributes.name));
@@ -497,6 +502,11 @@ async function route() {
     if (hash === '#/connect') return connectView();
     if (hash === '#/users') return await usersView();
     if (hash === '#/roles') return await rolesView();
+    if (hash === '#/devices/defaults') return await defaultAssignmentsView(ui);
+    if (hash === '#/devices' || hash.startsWith('#/devices?')) return await devicesView(ui, hash.slice('#/devices?'.length));
+    if (hash === '#/activities' || hash.startsWith('#/activities?')) return await activitiesView(ui, hash.slice('#/activities?'.length));
+    const activity = /^#\/activities\/([0-9a-f-]{36})$/.exec(hash);
+    if (activity) return await activityView(ui, activity[1]);
     const service = /^#\/services\/([0-9a-f-]{36})$/.exec(hash);
     if (service) return await serviceView(service[1]);
     return await servicesView();

@@ -253,7 +253,7 @@ describe('people in the console', () => {
     const buttons = async () => (await page.getByRole('button').allInnerTexts()).map((t) => t.trim());
     const navLinks = async () => (await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allInnerTexts()).map((t) => t.trim());
     expect(await buttons()).toEqual(['Sign out']);
-    expect(await navLinks()).toEqual(['Home', 'Devices › Management Services']);
+    expect(await navLinks()).toEqual(['Home', 'Devices', 'Device activities', 'Devices › Management Services']);
     await page.getByRole('link', { name: 'Devices › Management Services' }).click();
     await page.getByRole('row', { name: /Viewed MDM/ }).waitFor();
     expect(await buttons()).toEqual(['Sign out']);
