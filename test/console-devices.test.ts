@@ -192,8 +192,19 @@ describe('web console: Devices', () => {
     expect(await page.getByLabel('Assigned service').locator('option:checked').textContent()).toBe('Fleet MDM');
     expect(await listedSerials(page)).toEqual(chosen);
     expect(await page.getByRole('table', { name: 'Devices' }).getByRole('link', { name: 'Fleet MDM' }).count()).toBe(5);
+
+    // Unassign one of them: the service keeps four.
+    await page.getByLabel(`Select ${chosen[4]}`).check();
+    await page.getByRole('button', { name: 'Unassign' }).click();
+    await page.getByRole('heading', { name: 'Unassign devices' }).waitFor();
+    await page.locator('#activity-status', { hasText: '✓ Completed' }).waitFor();
+    expect((await deviceAttributes(call, chosen[4]!))?.attributes.status).toBe('UNASSIGNED');
+    await page.goto(`${stack.apiUrl}/console/#/services/${fleet}`);
+    await page.locator('#service-devices', { hasText: '4 devices' }).waitFor();
+    await page.getByRole('link', { name: 'Devices', exact: true }).click();
+    await page.getByRole('heading', { name: 'Devices', exact: true }).waitFor();
     await applyFilters(page, { status: 'Unassigned', serial: phonePrefix });
-    expect(await listedSerials(page)).toEqual(sortedPhones.slice(5));
+    expect(await listedSerials(page)).toEqual(sortedPhones.slice(4));
 
     // Release: refused without the typed word (nothing started, the device stays), then released.
     const victim = sortedPhones[5]!;
@@ -207,7 +218,7 @@ describe('web console: Devices', () => {
     await page.getByRole('button', { name: 'Release devices' }).click();
     expect(await word.getAttribute('aria-invalid')).toBe('true');
     await shot(page, '06-release-refused');
-    expect((await call('GET', '/v1/orgDeviceActivities')).json.data).toHaveLength(1);
+    expect((await call('GET', '/v1/orgDeviceActivities')).json.data).toHaveLength(2);
     expect((await call('GET', `/v1/orgDevices/${victim}`)).status).toBe(200);
     await word.fill('RELEASE');
     await page.getByRole('button', { name: 'Release devices' }).click();
@@ -215,13 +226,13 @@ describe('web console: Devices', () => {
     await page.locator('#activity-status', { hasText: '✓ Completed' }).waitFor();
     expect((await call('GET', `/v1/orgDevices/${victim}`)).status).toBe(404);
 
-    // The activities list: both, complete, each with its progress bar full.
+    // The activities list, newest first: all three complete, each with its progress bar full.
     await page.getByRole('link', { name: 'Device activities' }).first().click();
     const list = page.getByRole('table', { name: 'Device activities' });
     await list.waitFor();
-    expect(await list.locator('tbody tr').count()).toBe(2);
-    expect(await list.getByText('✓ Completed').count()).toBe(2);
-    expect(await list.getByRole('progressbar').evaluateAll((bars) => bars.map((b) => `${b.getAttribute('aria-valuenow')}/${b.getAttribute('aria-valuemax')}`))).toEqual(['1/1', '5/5']);
+    expect(await list.locator('tbody td[data-label="Activity"]').allTextContents()).toEqual(['Release devices', 'Unassign devices', 'Assign devices']);
+    expect(await list.getByText('✓ Completed').count()).toBe(3);
+    expect(await list.getByRole('progressbar').evaluateAll((bars) => bars.map((b) => `${b.getAttribute('aria-valuenow')}/${b.getAttribute('aria-valuemax')}`))).toEqual(['1/1', '1/1', '5/5']);
     await shot(page, '07-activities');
 
     // Default device assignment: new iPads go to Lab MDM.
@@ -252,6 +263,8 @@ describe('web console: Devices', () => {
     expect((await listedSerials(page)).sort()).toEqual([...serials].sort());
     expect(await page.getByRole('checkbox').count()).toBe(0);
     for (const button of ['Assign to service', 'Unassign', 'Release…']) expect(await page.getByRole('button', { name: button }).count()).toBe(0);
+    await page.goto(`${stack.apiUrl}/console/#/activities`);
+    await page.getByText('No device activities yet.').waitFor();
     await page.goto(`${stack.apiUrl}/console/#/devices/defaults`);
     await page.getByRole('table', { name: 'Default device assignment' }).waitFor();
     expect(await page.getByRole('combobox').count()).toBe(0);
