@@ -19,6 +19,7 @@ import { auditEventsRouter } from './audit-events';
 import { mdmServersRouter } from './mdm-servers';
 import { createMetrics } from './metrics';
 import { notificationsRouter } from './notifications';
+import { sentNotificationsRouter } from './sent-notifications';
 import { rolesRouter } from './roles';
 import { usersRouter } from './users';
 import { webhooksRouter } from './webhooks';
@@ -106,6 +107,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/roles', rolesRouter({ db: database.db, cursors }));
   v1.use('/auditEvents', auditEventsRouter({ db: database.db, cursors }));
   v1.use('/notifications', notificationsRouter({ db: database.db, cursors }));
+  v1.use('/sentNotifications', sentNotificationsRouter({ db: database.db, cursors }));
   v1.use(
     '/webhooks',
     webhooksRouter({ db: database.db, secretBox: deps.secretBox, cursors, ...(deps.webhookUrlPolicy ? { urlPolicy: deps.webhookUrlPolicy } : {}), ...nowDep }),

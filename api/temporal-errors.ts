@@ -1,5 +1,5 @@
 import { isGrpcServiceError, ServiceError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, NamespaceNotFoundError } from '@temporalio/common';
 
 /** gRPC status codes meaning "Temporal could not be reached or did not answer in time". */
 const UNAVAILABLE_GRPC = new Set([1 /* CANCELLED */, 4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */]);
@@ -27,10 +27,12 @@ function grpcCode(err: unknown): number | undefined {
  * ServiceError this covers the raw gRPC error the SDK rethrows for a failed update-with-start (a
  * MultiOperationExecutionFailure carries the operation's own status: ABORTED for a moved shard,
  * RESOURCE_EXHAUSTED for a busy or closing workflow, UNKNOWN or INTERNAL from a server shutting
- * down), the update RPC's timeout, and an update the server aborted.
+ * down), the update RPC's timeout, an update the server aborted, and a namespace not (yet) found.
  */
 export function isTemporalUnavailable(err: unknown): boolean {
   if (err instanceof ServiceError || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcServiceError(err)) return true;
+  // A frontend that has not loaded its namespaces yet (or a misconfigured TEMPORAL_NAMESPACE, which the log names).
+  if (err instanceof NamespaceNotFoundError) return true;
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && SERVER_UPDATE_ABORTS.has(err.cause.type ?? '')) return true;
   const code = grpcCode(err);
   return code !== undefined && UNAVAILABLE_GRPC.has(code);

@@ -1,10 +1,11 @@
 // dms-link web console: Devices > Management Services, as in Apple Business, over the admin API.
 import { api, apiJson, ApiError, downloadServiceToken, session, uploadCertificate } from './api.js';
 import { daysLeft, errorBox, field, fmtDate, h, mount } from './dom.js';
-import { enrolView, linkView, signInView as peopleSignInView } from './sign-in.js';
+import { enrolView, linkView, signInView as peopleSignInView, verifyView } from './sign-in.js';
 import { homeView, tokenTimelineSection } from './home.js';
 import { accountView } from './account.js';
 import { peopleView } from './people.js';
+import { notificationsView } from './notifications.js';
 import { renderTermsBanner } from './terms.js';
 import { defaultAssignmentsView, devicesView, serviceDevicesFact } from './devices.js';
 import { activitiesView, activityView } from './activities.js';
@@ -58,6 +59,7 @@ function header() {
       can('devices.view') ? h('a', { href: '#/devices' }, 'Devices') : null,
       can('devices.view') ? h('a', { href: '#/activities' }, 'Device activities') : null,
       h('a', { href: '#/services' }, 'Devices › Management Services'),
+      can('dms.view') ? h('a', { href: '#/notifications' }, 'Notifications') : null,
       can('users.manage') ? h('a', { href: '#/people' }, 'People') : null,
       can('users.manage') ? h('a', { href: '#/users' }, 'Users') : null,
       can('users.manage') ? h('a', { href: '#/roles' }, 'Roles') : null,
@@ -496,9 +498,11 @@ async function route() {
     // Signed in with an API key (this tab) or as a person (the session cookie): /v1/me says which.
     if (!me) await loadMe();
     if (hash === '#/enrol') return await enrolView(ui);
+    if (hash === '#/verify') return await verifyView(ui);
     if (hash === '#/home') return await homeView(ui);
     if (hash === '#/account') return await accountView(ui);
     if (hash === '#/people') return await peopleView(ui);
+    if (hash === '#/notifications') return await notificationsView(ui);
     if (hash === '#/connect') return connectView();
     if (hash === '#/users') return await usersView();
     if (hash === '#/roles') return await rolesView();
@@ -513,6 +517,7 @@ async function route() {
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return signOut(me || session.key ? `${error.message} Sign in again.` : '');
     if (error instanceof ApiError && error.code === 'TWO_FACTOR_ENROLMENT_REQUIRED' && hash !== '#/enrol') { location.hash = '#/enrol'; return; }
+    if (error instanceof ApiError && error.code === 'TWO_FACTOR_CODE_REQUIRED' && hash !== '#/verify') { location.hash = '#/verify'; return; }
     page('Something went wrong', h('p', { class: 'error', role: 'alert' }, error.message));
   }
 }

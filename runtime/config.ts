@@ -130,6 +130,12 @@ const schema = z.object({
   OIDC_CLIENT_ID: z.string().min(1).optional(),
   OIDC_CLIENT_SECRET: z.string().min(1).optional(),
   OIDC_DISPLAY_NAME: z.string().min(1).max(60).default('single sign-on'),
+  /** Comma-separated `acr` values that mean the provider checked a second factor (domain/second-factor.ts). */
+  OIDC_MFA_ACR_VALUES: z
+    .string()
+    .max(2000)
+    .transform((v) => v.split(',').map((x) => x.trim()).filter((x) => x.length > 0))
+    .optional(),
 }).superRefine(checkTemporalTls);
 
 export type Config = Omit<z.infer<typeof schema>, 'DATA_DIR'> & { DATA_DIR: string };

@@ -163,6 +163,18 @@ describe('Temporal unavailable: 503 with Retry-After, never 500', () => {
     expect((await uploadCertificate(admin, linkId, cert.certPem)).status).toBe(200);
   });
 
+  it('a namespace the frontend has not loaded yet answers 503', async () => {
+    const linkId = await createLink(admin, 'Namespace not loaded');
+    const notFound = anyOf('temporal.api.errordetails.v1.NamespaceNotFoundFailure', temporal.api.errordetails.v1.NamespaceNotFoundFailure.encode({ namespace: 'default' }).finish());
+    broken = commandsOn(failingConnection(() => grpcError(5, 'Namespace default is not found.', [notFound])));
+    try {
+      expect503(await uploadCertificate(admin, linkId, cert.certPem));
+    } finally {
+      broken = undefined;
+    }
+    expect((await uploadCertificate(admin, linkId, cert.certPem)).status).toBe(200);
+  });
+
   it('with nothing listening at the Temporal address, a create and a device activity answer 503 and leave nothing behind', async () => {
     const linkId = await createLink(admin, 'Dead port target');
     const serials = makeSerials(2, 'TU');
