@@ -1,5 +1,16 @@
 /** Every kind of notification: the webhook event types a receiver can subscribe to. */
-export const NOTIFICATION_KINDS = ['RENEWAL_REMINDER', 'INSTALL_REMINDER', 'TOKEN_EXPIRED', 'TOKEN_INSTALLED', 'REPLACEMENT_REQUIRED'] as const;
+export const NOTIFICATION_KINDS = [
+  'RENEWAL_REMINDER',
+  'INSTALL_REMINDER',
+  'TOKEN_EXPIRED',
+  'TOKEN_INSTALLED',
+  'REPLACEMENT_REQUIRED',
+  // Device notifications (activities/device-activities.ts, db/devices.ts).
+  'MIGRATION_DEADLINE_REMINDER',
+  'MIGRATION_DEADLINE_REACHED',
+  'DEVICES_DISOWNED',
+] as const;
+/** One notification kind (a webhook event type). */
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 export function isNotificationKind(value: string): value is NotificationKind {
