@@ -9,7 +9,7 @@ import { createRole, createUser } from './support/identity';
 import { createLink, uploadCertificate } from './support/links';
 import { insertUser, startWebhookReceiver, type WebhookReceiver } from './support/notifications';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink';
-import { apiClient, eventually, startTestStack, type TestStack } from './support/stack';
+import { apiClient, eventually, startTestStack, TEST_RECEIVERS_ALLOWED, type TestStack } from './support/stack';
 
 // The Notifications page: what was sent to whom. A link's reminder and expiry go out by email (to a
 // local SMTP sink) and to a webhook (a local receiver whose URL carries a token in its path and
@@ -39,8 +39,8 @@ beforeAll(async () => {
     notifications: {
       smtp: { url: smtp.url, from: 'dms-link <notifications@dms-link.test>' },
       retry: { initialIntervalMs: 200, maximumIntervalMs: 1_000, backoffCoefficient: 2, maximumAttempts: 4 },
-      allowPrivateNetworks: true,
     },
+    webhookUrlPolicy: TEST_RECEIVERS_ALLOWED,
   });
   cert = makeRsaCertificate({ cn: 'Notified MDM' });
   browser = await launchChromium();
