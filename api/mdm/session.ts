@@ -6,10 +6,8 @@ import {
   hashSessionToken,
   newSessionToken,
   openDepSession,
-  pruneDepState,
   type DepTokenRecord,
 } from '../../db/dep-sessions';
-import { hasAcceptedCurrentTerms } from '../../db/terms';
 import {
   DepSessionRefusal,
   consumerKeyHint,
@@ -156,7 +154,7 @@ export function sessionRouter(deps: SessionDeps): Router {
     if (token.status === 'EXPIRED' || token.expiresAt.getTime() <= at.getTime()) return refused('token_expired', 'token_expired', true);
     if (token.status !== 'ACTIVE') return refused('token_rejected', 'token_revoked', true);
     // Apple counts unsigned terms among the authentication errors: no session, no installation.
-    if (!(await hasAcceptedCurrentTerms(db, token.orgId))) return refused('T_C_NOT_SIGNED', 'terms_not_accepted', true);
+    if (!token.termsAccepted) return refused('T_C_NOT_SIGNED', 'terms_not_accepted', true);
     return { ok: true, token, oauth };
   }
 
@@ -197,11 +195,8 @@ export function sessionRouter(deps: SessionDeps): Router {
       return refuseSession(deps, req, res, new DepSessionRefusal('signature_invalid', 'nonce_used'), { token, consumerKey: oauth.consumerKey, signed: false, at });
     }
     if (!token.installedAt) signalInstalled(token);
+    // Expired nonces and sessions are the retention schedule's to delete (db/retention.ts), not each session's.
     res.status(200).setHeader(SESSION_HEADER, sessionToken).setHeader('Cache-Control', 'no-store').json({ auth_session_token: sessionToken });
-    // Opportunistic clean-up after answering; a failure only delays it to the next session.
-    await pruneDepState(db, at, nonceRetentionSeconds).catch((err: unknown) => {
-      logger.debug({ err: { message: err instanceof Error ? err.message : String(err) } }, 'dep state prune failed');
-    });
   });
 
   return router;
