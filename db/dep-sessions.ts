@@ -83,9 +83,10 @@ function rowsOf<T>(result: unknown): T[] {
  * statement (data-modifying CTEs: one round trip, one implicit transaction, one commit). The nonce
  * insert-on-conflict tells a reused nonce atomically (two concurrent requests with one nonce:
  * exactly one wins); the session and the count are made only from the claimed row, so a reused
- * nonce leaves nothing behind. Expired nonces and sessions are left to the retention schedule
- * (db/retention.ts): correctness never depends on their removal (an expired nonce is reclaimed by
- * the conflict clause, an expired session is refused by findLiveDepSession).
+ * nonce leaves nothing behind. Expired nonces and sessions are deleted apart, in bounded batches
+ * (db/retention.ts pruneBatch, from the retention schedule and now and then after a session):
+ * correctness never depends on it (an expired nonce is reclaimed by the conflict clause, an expired
+ * session is refused by findLiveDepSession).
  */
 export async function openDepSession(db: Db, input: OpenSessionInput): Promise<'opened' | 'nonce_used'> {
   const now = input.now.toISOString();

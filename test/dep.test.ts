@@ -192,7 +192,7 @@ describe('nonce and session storage', () => {
     await db.update(depSessions).set({ expiresAt: longAgo(1) }).where(eq(depSessions.serviceTokenId, tokenId));
     expect((await getAccount(stack.apiUrl, sessionToken)).status).toBe(401);
 
-    // Deleting is the retention schedule's work (no session prunes): nonces past 2 × the window and expired sessions go, the rest stays.
+    // Deleting is a bounded batch apart from opening (retention, and now and then after a session): nonces past 2 × the window and expired sessions go, the rest stays.
     const policy = { ...DEFAULT_RETENTION_POLICY, batchSize: 1_000_000 };
     await pruneBatch(db, 'oauthNonces', policy, new Date());
     await pruneBatch(db, 'depSessions', policy, new Date());
