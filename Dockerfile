@@ -3,6 +3,8 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
+# patch-package applies patches/ on install (a crash fix for the postgres driver, see README).
+COPY patches ./patches
 # tsx runs the TypeScript sources directly; dev dependencies are not needed at runtime.
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .

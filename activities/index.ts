@@ -1,6 +1,7 @@
 import { createAccountEventReconcilerActivities } from './account-event-reconciler';
 import { createAccountEventActivities } from './account-events';
 import { createDeviceActivityActivities } from './device-activities';
+import { createHandoffReconcilerActivities } from './handoff-reconciler';
 import { createLinkActivities, type LinkActivityDeps } from './links';
 import { createNotificationActivities, type NotificationActivityDeps } from './notifications';
 import { createRetentionActivities } from './retention';
@@ -16,5 +17,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotificationActivities(deps),
     ...createRetentionActivities(deps),
     ...createDeviceActivityActivities(deps),
+    ...createHandoffReconcilerActivities(deps),
   };
 }

@@ -59,17 +59,17 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
     return row;
   }
 
-  /** The organization's users who manage service tokens and have not left. */
-  async function emailRecipients(orgId: string): Promise<string[]> {
+  /** The organization's users who manage service tokens and have not left: their addresses, and who they are. */
+  async function emailRecipients(orgId: string): Promise<{ addresses: string[]; userIds: string[] }> {
     const customRoles = db
       .select({ id: sql`${roles.id}::text` })
       .from(roles)
       .where(and(eq(roles.orgId, orgId), sql`${EMAIL_PERMISSION} = any(${roles.permissions})`));
     const rows = await db
-      .select({ email: users.email })
+      .select({ id: users.id, email: users.email })
       .from(users)
       .where(and(eq(users.orgId, orgId), isNull(users.departedAt), or(inArray(users.role, EMAIL_BUILT_IN_ROLES), inArray(users.role, customRoles))));
-    return [...new Set(rows.map((r) => r.email))].sort();
+    return { addresses: [...new Set(rows.map((r) => r.email))].sort(), userIds: rows.map((r) => r.id).sort() };
   }
 
   return {
@@ -179,13 +179,14 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
       const notification = await loadNotification(notificationId);
       const [state] = await db.select().from(notificationEmails).where(eq(notificationEmails.notificationId, notificationId));
       if (state && state.status !== 'PENDING') return { status: state.status === 'SENT' ? 'DELIVERED' : state.status === 'FAILED' ? 'FAILED' : 'SKIPPED' };
-      const recipients = await emailRecipients(notification.orgId);
+      const { addresses: recipients, userIds } = await emailRecipients(notification.orgId);
       const attempt = Context.current().info.attempt;
+      const sentTo = { recipients: recipients.length, recipientUserIds: userIds };
       const record = (values: Partial<typeof notificationEmails.$inferInsert>) =>
         db
           .insert(notificationEmails)
-          .values({ notificationId, status: 'PENDING', recipients: recipients.length, attempts: attempt, updatedAt: now(), ...values })
-          .onConflictDoUpdate({ target: notificationEmails.notificationId, set: { recipients: recipients.length, attempts: attempt, updatedAt: now(), ...values } });
+          .values({ notificationId, status: 'PENDING', ...sentTo, attempts: attempt, updatedAt: now(), ...values })
+          .onConflictDoUpdate({ target: notificationEmails.notificationId, set: { ...sentTo, attempts: attempt, updatedAt: now(), ...values } });
       if (recipients.length === 0) {
         await record({ status: 'NO_RECIPIENTS' });
         return { status: 'SKIPPED' };

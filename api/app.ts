@@ -18,6 +18,7 @@ import { auditEventsRouter } from './audit-events';
 import { mdmServersRouter } from './mdm-servers';
 import { createMetrics } from './metrics';
 import { notificationsRouter } from './notifications';
+import { sentNotificationsRouter } from './sent-notifications';
 import { rolesRouter } from './roles';
 import { usersRouter } from './users';
 import { webhooksRouter } from './webhooks';
@@ -102,6 +103,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/roles', rolesRouter({ db: database.db }));
   v1.use('/auditEvents', auditEventsRouter({ db: database.db, cursors }));
   v1.use('/notifications', notificationsRouter({ db: database.db, cursors }));
+  v1.use('/sentNotifications', sentNotificationsRouter({ db: database.db, cursors }));
   v1.use('/webhooks', webhooksRouter({ db: database.db, secretBox: deps.secretBox, cursors }));
   v1.use('/me', meRouter({ db: database.db }));
   v1.use('/terms', termsRouter({ db: database.db }));

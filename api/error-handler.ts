@@ -1,23 +1,11 @@
 import type { ErrorRequestHandler } from 'express';
-import { ServiceError, WorkflowUpdateFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowUpdateFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { DomainError, isErrorCode } from '../domain/errors';
 import { isConnectionError } from '../db/errors';
 import type { Logger } from '../runtime/logger';
 import { sendProblem } from './problem';
-
-/** gRPC status codes meaning "Temporal could not be reached or did not answer in time". */
-const UNAVAILABLE_GRPC = new Set([4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */, 1 /* CANCELLED */]);
-
-function grpcCode(err: unknown): number | undefined {
-  let current: unknown = err;
-  for (let i = 0; i < 4 && current && typeof current === 'object'; i++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'number') return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
+import { isTemporalUnavailable, temporalErrorCode } from './temporal-errors';
 
 /** Maps every error to a JSON:API error; 500 only for our own bugs, never with a stack trace. */
 export function createErrorHandler(log: Logger): ErrorRequestHandler {
@@ -46,9 +34,8 @@ export function createErrorHandler(log: Logger): ErrorRequestHandler {
       log.warn({ err: { message: (err as Error).message }, reqId: req.id }, 'database unavailable');
       return sendProblem(res, 'DEPENDENCY_UNAVAILABLE', 'The database is unavailable; retry shortly.', { retryAfterSeconds: 5 });
     }
-    const code = grpcCode(err);
-    if (err instanceof ServiceError || (code !== undefined && UNAVAILABLE_GRPC.has(code))) {
-      log.warn({ err: { message: (err as Error).message }, reqId: req.id }, 'temporal unavailable');
+    if (isTemporalUnavailable(err)) {
+      log.warn({ err: { message: (err as Error).message, grpcCode: temporalErrorCode(err) }, reqId: req.id }, 'temporal unavailable');
       return sendProblem(res, 'DEPENDENCY_UNAVAILABLE', 'The workflow service (Temporal) is unavailable or slow; retry shortly.', { retryAfterSeconds: 5 });
     }
     log.error({ err, reqId: req.id }, 'unhandled error');

@@ -3,7 +3,7 @@ import { type Router, type Request } from 'express';
 import { z } from 'zod';
 import { recordAudit } from '../db/audit';
 import type { Db } from '../db/client';
-import { confirmPendingTotp, credentialOf, isLocked, recordFailedAttempt, setPasswordHash, setPendingTotp, acceptTotpStep } from '../db/credentials';
+import { acceptTotpStep, clearFailedAttempts, confirmPendingTotp, credentialOf, isLocked, recordFailedAttempt, setPasswordHash, setPendingTotp } from '../db/credentials';
 import { findUser } from '../db/users';
 import { markSessionComplete, revokeUserSessions } from '../db/sessions';
 import { hashPassword, verifyPassword } from '../domain/password-hash';
@@ -126,6 +126,29 @@ export function myAccountRouter(deps: MyAccountDeps): Router {
     if (principal.sessionId) await markSessionComplete(db, principal.sessionId);
     await recordAudit(db, { id: randomUUID(), orgId: principal.orgId, actorUserId: user.id, actor: 'user', action: 'user.enableTwoFactor', linkId: null, outcome: 'SUCCESS', detail: { userId: user.id } });
     res.json({ data: { type: 'twoFactor', id: user.id, attributes: { enabled: true } } });
+  });
+
+  /**
+   * The second factor of a session that lacks one: single sign-on whose provider did not vouch for a
+   * second factor, for a person whose role requires it (api/oidc.ts). A wrong code counts toward the
+   * lockout like a wrong sign-in; a locked account gets the same answer as a wrong code.
+   */
+  router.post('/twoFactor/verification', json, async (req, res) => {
+    const { principal, user, credential } = await me(req);
+    const { code } = readAttributes(req, 'twoFactorVerifications', { code: z.string({ error: 'code is required' }).max(20) });
+    const session = (req.principal as { session?: { complete: boolean } } | undefined)?.session;
+    if (!session || session.complete) throw problem('CONFLICT', 'This sign-in needs no two-factor code.');
+    if (!credential?.totpSecretSealed) throw problem('CONFLICT', 'Set up two-factor first (POST /v1/me/twoFactor/enrolment).');
+    const at = now();
+    const step = isLocked(credential, at) ? undefined : await verifyTotp(secretBox.open(credential.totpSecretSealed), code, credential.totpLastStep);
+    if (step === undefined || !(await acceptTotpStep(db, user.id, step))) {
+      await recordFailedAttempt(db, user.id, at, options.lockout);
+      throw problem('TWO_FACTOR_CODE_INVALID', 'That code is not right (or was used already). After 5 wrong tries in a row the account is locked for 15 minutes.');
+    }
+    await clearFailedAttempts(db, user.id);
+    if (principal.sessionId) await markSessionComplete(db, principal.sessionId);
+    await recordAudit(db, { id: randomUUID(), orgId: principal.orgId, actorUserId: user.id, actor: 'user', action: 'user.verifyTwoFactor', linkId: null, outcome: 'SUCCESS', detail: { sessionId: principal.sessionId ?? null } });
+    res.json({ data: { type: 'twoFactorVerifications', id: principal.sessionId ?? user.id, attributes: { sessionComplete: true } } });
   });
 
   /** Sign out of every session (every browser), this one included. */

@@ -1,7 +1,7 @@
-import type { Router } from 'express';
+import type { Request, Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/client';
-import { deliveriesOfNotification, findNotification, listNotifications, type NotificationRow } from '../db/notifications';
+import { deliveriesOfNotification, findNotification, listNotifications, type NotificationQuery, type NotificationRow } from '../db/notifications';
 import type { NotificationKind } from '../activities/link-activity-types';
 import { isUuid } from '../domain/ids';
 import { notificationEvent } from '../domain/notification-event';
@@ -31,30 +31,42 @@ const kindsParam = z
   .transform((v) => v.split(',').map((k) => k.trim()).filter((k) => k.length > 0))
   .refine((list) => list.every((k) => (KINDS as readonly string[]).includes(k)), `must be one or more of ${KINDS.join(', ')}`);
 
-/** `GET /v1/notifications`: the organization's lifecycle notifications, newest first; one with its deliveries. */
-export function notificationsRouter(deps: { db: Db; cursors: Cursors }): Router {
-  const { db, cursors } = deps;
-  const router = apiRouter();
-
-  router.get('/', requirePermission('dms.view'), async (req, res) => {
-    const q = readQuery(req, {
-      limit: z.coerce.number().int().min(1).max(1000).default(100),
-      cursor: cursorParam.optional(),
-      'filter[linkId]': uuidParam.optional(),
-      'filter[kind]': kindsParam.optional(),
-      'filter[since]': dateTimeParam.optional(),
-    });
-    const orgId = principalOf(req).orgId;
-    const paging = listPaging(cursors, 'notifications', orgId, req);
-    const { rows, next } = await listNotifications(db, {
+/**
+ * The filters, limit and cursor of a list of notifications (`GET /v1/notifications`,
+ * `GET /v1/sentNotifications`): the same parameters, worded the same way, for both.
+ */
+export function notificationListQuery(req: Request, cursors: Cursors, list: string): { query: NotificationQuery; paging: ReturnType<typeof listPaging> } {
+  const q = readQuery(req, {
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    cursor: cursorParam.optional(),
+    'filter[linkId]': uuidParam.optional(),
+    'filter[kind]': kindsParam.optional(),
+    'filter[since]': dateTimeParam.optional(),
+  });
+  const orgId = principalOf(req).orgId;
+  const paging = listPaging(cursors, list, orgId, req);
+  return {
+    paging,
+    query: {
       orgId,
       linkId: q['filter[linkId]'],
       kinds: q['filter[kind]'],
       since: q['filter[since]'],
       limit: q.limit,
       after: paging.after && { createdAt: paging.after.key, id: paging.after.id },
-    });
-    res.json({ data: rows.map(notificationResource), ...paging.answer(q.limit, next && { key: next.createdAt, id: next.id }) });
+    },
+  };
+}
+
+/** `GET /v1/notifications`: the organization's lifecycle notifications, newest first; one with its deliveries. */
+export function notificationsRouter(deps: { db: Db; cursors: Cursors }): Router {
+  const { db, cursors } = deps;
+  const router = apiRouter();
+
+  router.get('/', requirePermission('dms.view'), async (req, res) => {
+    const { query, paging } = notificationListQuery(req, cursors, 'notifications');
+    const { rows, next } = await listNotifications(db, query);
+    res.json({ data: rows.map(notificationResource), ...paging.answer(query.limit, next && { key: next.createdAt, id: next.id }) });
   });
 
   router.get('/:id', requirePermission('dms.view'), async (req, res) => {

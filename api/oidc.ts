@@ -3,11 +3,13 @@ import { type Router, type Request, type Response } from 'express';
 import * as oidc from 'openid-client';
 import { recordAudit } from '../db/audit';
 import type { Db } from '../db/client';
-import { findPeopleByEmail } from '../db/credentials';
+import { credentialOf, findPeopleByEmail } from '../db/credentials';
+import { findPrincipalByUserId } from '../db/identity';
 import { createSession } from '../db/sessions';
+import { providerVouchedSecondFactor } from '../domain/second-factor';
 import type { SecretBox } from '../domain/secret-box';
 import type { Logger } from '../runtime/logger';
-import type { AccountsOptions } from './accounts-options';
+import { twoFactorRequired, type AccountsOptions } from './accounts-options';
 import { OIDC_COOKIE, readCookie, setSessionCookies } from './cookies';
 import { problem } from './problem';
 import { apiRouter } from './router';
@@ -19,6 +21,8 @@ export interface OidcSettings {
   clientSecret: string;
   /** The name on the console's button, e.g. "Okta". */
   displayName: string;
+  /** `acr` values that mean a second factor (OIDC_MFA_ACR_VALUES; domain/second-factor.ts has the default). */
+  mfaAcrValues?: readonly string[] | undefined;
 }
 
 const TRANSACTION_MS = 10 * 60_000;
@@ -37,8 +41,11 @@ const isLoopback = (url: string) => ['127.0.0.1', 'localhost', '[::1]'].includes
 /**
  * `/v1/auth/oidc`: the authorization code flow with PKCE, state and nonce, through openid-client.
  * A person is matched by the provider's verified email to exactly one live person (a user with a
- * credential row, not an API account) across organizations. The provider's own sign-in (and its
- * two-factor) vouches for them, so the session is complete.
+ * credential row, not an API account) across organizations. The provider's sign-in vouches for them.
+ * Where their role requires two-factor (users.manage), the ID token must also show a second factor
+ * (`amr`/`acr`, domain/second-factor.ts); without one the session is not complete: a person with
+ * TOTP enters a code (POST /v1/me/twoFactor/verification), one without sets it up first, exactly as
+ * after a password sign-in. Nothing else is reachable until then.
  */
 export function oidcRouter(deps: { db: Db; secretBox: SecretBox; logger: Logger; options: AccountsOptions; now: () => Date }): Router {
   const router = apiRouter();
@@ -125,7 +132,19 @@ export function oidcRouter(deps: { db: Db; secretBox: SecretBox; logger: Logger;
     const people = await findPeopleByEmail(deps.db, email, 2);
     const [person] = people;
     if (!person || people.length > 1) return fail(people.length > 1 ? 'the email belongs to people in several organizations' : 'no person with this email');
-    const session = await createSession(deps.db, { ...person, method: 'OIDC', complete: true, now: deps.now(), timeouts: deps.options.timeouts });
+    const principal = await findPrincipalByUserId(deps.db, person.userId);
+    const credential = await credentialOf(deps.db, person.userId);
+    if (!principal || !credential) return fail('no person with this email');
+    const amr = Array.isArray(claims?.amr) ? claims.amr.filter((m): m is string => typeof m === 'string').slice(0, 10) : [];
+    const secondFactor = !twoFactorRequired(principal.permissions)
+      ? 'NOT_REQUIRED'
+      : providerVouchedSecondFactor({ amr: claims?.amr, acr: claims?.acr }, settings?.mfaAcrValues)
+        ? 'PROVIDER'
+        : credential.totpEnabledAt
+          ? 'TOTP_CODE_REQUIRED'
+          : 'TOTP_ENROLMENT_REQUIRED';
+    const complete = secondFactor === 'NOT_REQUIRED' || secondFactor === 'PROVIDER';
+    const session = await createSession(deps.db, { ...person, method: 'OIDC', complete, now: deps.now(), timeouts: deps.options.timeouts });
     await recordAudit(deps.db, {
       id: randomUUID(),
       orgId: person.orgId,
@@ -134,11 +153,11 @@ export function oidcRouter(deps: { db: Db; secretBox: SecretBox; logger: Logger;
       action: 'user.signIn',
       linkId: null,
       outcome: 'SUCCESS',
-      detail: { method: 'OIDC', sessionId: session.id, issuer: settings?.issuer ?? '' },
+      detail: { method: 'OIDC', sessionId: session.id, issuer: settings?.issuer ?? '', amr, acr: typeof claims?.acr === 'string' ? claims.acr.slice(0, 200) : null, secondFactor },
     });
     res.clearCookie(OIDC_COOKIE, { path: '/v1/auth/oidc' });
     setSessionCookies(req, res as Response, session);
-    res.redirect(303, '/console/#/home');
+    res.redirect(303, secondFactor === 'TOTP_CODE_REQUIRED' ? '/console/#/verify' : secondFactor === 'TOTP_ENROLMENT_REQUIRED' ? '/console/#/enrol' : '/console/#/home');
   });
 
   return router;

@@ -63,14 +63,22 @@ export async function uploadCertificate(linkId, file) {
   return apiJson('PUT', `/v1/mdmServers/${linkId}/publicKeyCertificate`, { body: bytes, contentType });
 }
 
-/** POST serviceToken and hand the .p7m to the browser as a download. */
-export async function downloadServiceToken(linkId, serverName) {
-  const res = await api('POST', `/v1/mdmServers/${linkId}/serviceToken`);
+/**
+ * Calls the API and hands the answer to the browser as a download (a same-origin blob: URL, because
+ * an API key travels in a header a plain link cannot send); returns the file name it was saved as.
+ */
+export async function downloadFile(method, path, fallbackName) {
+  const res = await api(method, path);
   const blob = await res.blob();
-  const name = fileNameOf(res, `${serverName}_Token_smime.p7m`);
+  const name = fileNameOf(res, fallbackName);
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url; a.download = name; document.body.append(a); a.click(); a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
   return name;
+}
+
+/** POST serviceToken and hand the .p7m to the browser as a download. */
+export function downloadServiceToken(linkId, serverName) {
+  return downloadFile('POST', `/v1/mdmServers/${linkId}/serviceToken`, `${serverName}_Token_smime.p7m`);
 }

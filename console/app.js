@@ -1,11 +1,14 @@
 // dms-link web console: Devices > Management Services, as in Apple Business, over the admin API.
 import { api, apiJson, ApiError, downloadServiceToken, session, uploadCertificate } from './api.js';
 import { daysLeft, errorBox, field, fmtDate, h, mount } from './dom.js';
-import { enrolView, linkView, signInView as peopleSignInView } from './sign-in.js';
+import { enrolView, linkView, signInView as peopleSignInView, verifyView } from './sign-in.js';
 import { homeView, tokenTimelineSection } from './home.js';
 import { accountView } from './account.js';
 import { peopleView } from './people.js';
+import { notificationsView } from './notifications.js';
 import { renderTermsBanner } from './terms.js';
+import { defaultAssignmentsView, devicesView, serviceDevicesFact } from './devices.js';
+import { activitiesView, activityView } from './activities.js';
 
 const main = document.getElementById('main');
 const top = document.getElementById('top');
@@ -53,7 +56,10 @@ function header() {
     h('span', { class: 'brand' }, `dms-link · ${me.organization.name}`),
     h('nav', { 'aria-label': 'Main' },
       h('a', { href: '#/home' }, 'Home'),
+      can('devices.view') ? h('a', { href: '#/devices' }, 'Devices') : null,
+      can('devices.view') ? h('a', { href: '#/activities' }, 'Device activities') : null,
       h('a', { href: '#/services' }, 'Devices › Management Services'),
+      can('dms.view') ? h('a', { href: '#/notifications' }, 'Notifications') : null,
       can('users.manage') ? h('a', { href: '#/people' }, 'People') : null,
       can('users.manage') ? h('a', { href: '#/users' }, 'Users') : null,
       can('users.manage') ? h('a', { href: '#/roles' }, 'Roles') : null,
@@ -323,7 +329,8 @@ async function serviceView(id) {
       h('dt', {}, 'Token issued'), h('dd', {}, fmtDate(a.serviceToken?.issuedDateTime)),
       h('dt', {}, 'Token expires'), h('dd', {}, expiryText(a.serviceToken?.expiresDateTime)),
       h('dt', {}, 'Downloaded by'), h('dd', {}, a.serviceToken?.downloadedBy?.name ?? '—'),
-      h('dt', {}, 'Installed'), h('dd', {}, a.serviceToken ? (a.serviceToken.installedDateTime ? fmtDate(a.serviceToken.installedDateTime) : 'Not yet') : '—')),
+      h('dt', {}, 'Installed'), h('dd', {}, a.serviceToken ? (a.serviceToken.installedDateTime ? fmtDate(a.serviceToken.installedDateTime) : 'Not yet') : '—'),
+      can('devices.view') ? [h('dt', {}, 'Devices'), h('dd', {}, await serviceDevicesFact(id))] : null),
     err, status,
     release, tokenActions, rename, remove,
     await tokenTimelineSection(id),
@@ -374,7 +381,7 @@ async function historyList(linkId) {
 }
 
 // ---------- users and roles ----------
-const PERMISSIONS = ['dms.view', 'dms.add', 'dms.delete', 'dms.manageTokens', 'users.manage', 'audit.view'];
+const PERMISSIONS = ['dms.view', 'dms.add', 'dms.delete', 'dms.manageTokens', 'users.manage', 'audit.view', 'devices.view', 'devices.manage', 'devices.release'];
 
 function roleOptions(roles, selected) {
   return roles.map((r) => h('option', { value: r.id, selected: r.id === selected }, r.attributes.name));
@@ -491,18 +498,26 @@ async function route() {
     // Signed in with an API key (this tab) or as a person (the session cookie): /v1/me says which.
     if (!me) await loadMe();
     if (hash === '#/enrol') return await enrolView(ui);
+    if (hash === '#/verify') return await verifyView(ui);
     if (hash === '#/home') return await homeView(ui);
     if (hash === '#/account') return await accountView(ui);
     if (hash === '#/people') return await peopleView(ui);
+    if (hash === '#/notifications') return await notificationsView(ui);
     if (hash === '#/connect') return connectView();
     if (hash === '#/users') return await usersView();
     if (hash === '#/roles') return await rolesView();
+    if (hash === '#/devices/defaults') return await defaultAssignmentsView(ui);
+    if (hash === '#/devices' || hash.startsWith('#/devices?')) return await devicesView(ui, hash.slice('#/devices?'.length));
+    if (hash === '#/activities' || hash.startsWith('#/activities?')) return await activitiesView(ui, hash.slice('#/activities?'.length));
+    const activity = /^#\/activities\/([0-9a-f-]{36})$/.exec(hash);
+    if (activity) return await activityView(ui, activity[1]);
     const service = /^#\/services\/([0-9a-f-]{36})$/.exec(hash);
     if (service) return await serviceView(service[1]);
     return await servicesView();
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return signOut(me || session.key ? `${error.message} Sign in again.` : '');
     if (error instanceof ApiError && error.code === 'TWO_FACTOR_ENROLMENT_REQUIRED' && hash !== '#/enrol') { location.hash = '#/enrol'; return; }
+    if (error instanceof ApiError && error.code === 'TWO_FACTOR_CODE_REQUIRED' && hash !== '#/verify') { location.hash = '#/verify'; return; }
     page('Something went wrong', h('p', { class: 'error', role: 'alert' }, error.message));
   }
 }

@@ -124,3 +124,28 @@ export async function enrolView(ui) {
       },
     }, ...field('enrol-code', 'Code from your authenticator app', code), err, h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Turn on two-factor'))));
 }
+
+/**
+ * The second factor after single sign-on: the provider did not say it checked one, and the role
+ * requires it, so the person enters their authenticator code before anything else.
+ */
+export async function verifyView(ui) {
+  const code = h('input', { id: 'verify-code', type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 8, required: true, 'aria-describedby': 'verify-code-hint verify-error' });
+  const err = errorBox('verify-error');
+  ui.page('Enter your two-factor code',
+    h('p', {}, 'Your role requires two-factor authentication, and your single sign-on did not include a second factor.'),
+    h('form', {
+      onsubmit: async (e) => {
+        e.preventDefault();
+        err.textContent = '';
+        try {
+          await apiJson('POST', '/v1/me/twoFactor/verification', { json: { code: code.value } });
+          await ui.signedIn('#/home');
+        } catch (error) {
+          err.textContent = error.message;
+          code.focus();
+        }
+      },
+    }, ...field('verify-code', 'Code from your authenticator app', code, 'The 6-digit code your authenticator app shows now.'), err,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Verify'))));
+}

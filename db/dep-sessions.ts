@@ -79,7 +79,8 @@ function rowsOf<T>(result: unknown): T[] {
 }
 
 /**
- * Claims the nonce, records the session and counts it in the token's daily audit row, all in ONE
+ * Claims the nonce, records the session (and, for a token not yet installed, its first use) and
+ * counts it in the token's daily audit row, all in ONE
  * statement (data-modifying CTEs: one round trip, one implicit transaction, one commit). The nonce
  * insert-on-conflict tells a reused nonce atomically (two concurrent requests with one nonce:
  * exactly one wins); the session and the count are made only from the claimed row, so a reused
@@ -117,7 +118,16 @@ export async function openDepSession(db: Db, input: OpenSessionInput): Promise<'
       select ${input.tokenHash}, ${input.token.id}::uuid, ${input.token.linkId}::uuid, ${input.token.orgId}::uuid, ${now}::timestamptz, ${input.expiresAt.toISOString()}::timestamptz
       from claimed
       returning 1
-    ), counted as (
+    ),${
+      input.token.installedAt
+        ? sql``
+        : // Installation is proven by use: recorded here, durably, before the API signals the link
+          // workflow (the hand-off reconciler delivers the signal if that fails, e.g. while Temporal restarts).
+          sql` first_use as (
+      update ${serviceTokens} set first_session_at = ${now}::timestamptz
+      where ${serviceTokens.id} = ${input.token.id}::uuid and ${serviceTokens.firstSessionAt} is null and exists (select 1 from opened)
+    ),`
+    } counted as (
       insert into ${auditEvents} (id, org_id, actor_user_id, actor, action, link_id, outcome, detail)
       select ${summary.id}::uuid, ${summary.orgId}::uuid, null, ${summary.actor}, ${summary.action}, ${summary.linkId}::uuid, ${summary.outcome}, ${JSON.stringify(summary.detail)}::jsonb
       from opened

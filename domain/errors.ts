@@ -52,6 +52,7 @@ export const Errors = {
   TWO_FACTOR_ENROLMENT_REQUIRED: { status: 403, title: 'Two-factor enrolment required' },
   TWO_FACTOR_ALREADY_ENABLED: { status: 409, title: 'Two-factor is already enabled' },
   TWO_FACTOR_CODE_INVALID: { status: 422, title: 'Wrong two-factor code' },
+  TWO_FACTOR_CODE_REQUIRED: { status: 403, title: 'Two-factor code required' },
   REAUTHENTICATION_FAILED: { status: 403, title: 'Current password or code is wrong' },
   PASSWORD_TOO_SHORT: { status: 422, title: 'Password is too short' },
   PASSWORD_TOO_LONG: { status: 422, title: 'Password is too long' },

@@ -17,7 +17,8 @@ const REASONS: Record<string, string> = {
   USER_DEPARTED: 'the user who downloaded the token left the organization',
 };
 
-function headline(n: NotificationForText): string {
+/** What happened, in a few words (the email's subject after the kind; the console's notifications page). */
+export function notificationHeadline(n: Pick<NotificationForText, 'kind' | 'data'>): string {
   const expires = typeof n.data.expiresDateTime === 'string' ? n.data.expiresDateTime : undefined;
   switch (n.kind) {
     case 'RENEWAL_REMINDER':
@@ -45,12 +46,12 @@ const ACTIONS: Record<string, string> = {
 };
 
 export function notificationSubject(n: NotificationForText): string {
-  return `[dms-link] ${n.serverName}: ${n.kind} - ${headline(n)}`;
+  return `[dms-link] ${n.serverName}: ${n.kind} - ${notificationHeadline(n)}`;
 }
 
 export function notificationText(n: NotificationForText): string {
   const lines = [
-    `Device management service "${n.serverName}": ${headline(n)}.`,
+    `Device management service "${n.serverName}": ${notificationHeadline(n)}.`,
     '',
     ...(ACTIONS[n.kind] ? [ACTIONS[n.kind] ?? '', ''] : []),
     `Event:   ${n.kind} (${n.id})`,

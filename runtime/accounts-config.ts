@@ -15,7 +15,13 @@ export function accountsSettings(config: Config): Partial<AccountsOptions> {
     mailer: config.SMTP_URL ? smtpAccountMailer({ url: config.SMTP_URL, from: config.SMTP_FROM }) : undefined,
     oidc:
       config.OIDC_ISSUER && config.OIDC_CLIENT_ID && config.OIDC_CLIENT_SECRET
-        ? { issuer: config.OIDC_ISSUER, clientId: config.OIDC_CLIENT_ID, clientSecret: config.OIDC_CLIENT_SECRET, displayName: config.OIDC_DISPLAY_NAME }
+        ? {
+            issuer: config.OIDC_ISSUER,
+            clientId: config.OIDC_CLIENT_ID,
+            clientSecret: config.OIDC_CLIENT_SECRET,
+            displayName: config.OIDC_DISPLAY_NAME,
+            mfaAcrValues: config.OIDC_MFA_ACR_VALUES,
+          }
         : undefined,
   };
 }

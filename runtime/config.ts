@@ -45,6 +45,12 @@ const schema = z.object({
   INSTALL_REMINDER_AFTER: isoDuration('INSTALL_REMINDER_AFTER').default('P7D'),
   /** How often the worker's reconciler starts account-event fan-outs whose start failed. */
   ACCOUNT_EVENT_RECONCILE_INTERVAL: isoDuration('ACCOUNT_EVENT_RECONCILE_INTERVAL').default('PT1M'),
+  /** How often the worker's reconciler delivers installations and device activities the API could not hand to Temporal. */
+  HANDOFF_RECONCILE_INTERVAL: isoDuration('HANDOFF_RECONCILE_INTERVAL').default('PT1M'),
+  /** Hand-offs younger than this are left to the API; longer than its 15 s Temporal deadline, so no activity is started that the API is discarding. */
+  HANDOFF_RECONCILE_GRACE: isoDuration('HANDOFF_RECONCILE_GRACE')
+    .refine((v) => durationMs(v) >= 20_000, { message: 'HANDOFF_RECONCILE_GRACE must be at least PT20S (longer than the API\'s 15 s Temporal deadline)' })
+    .default('PT1M'),
   /** An idle link workflow continues as new this long after its run began, picking up new workflow code. */
   LINK_IDLE_CONTINUE_AS_NEW_AFTER: isoDuration('LINK_IDLE_CONTINUE_AS_NEW_AFTER').default('P30D'),
   DEP_SESSION_TTL: isoDuration('DEP_SESSION_TTL').default('PT30M'),
@@ -118,6 +124,12 @@ const schema = z.object({
   OIDC_CLIENT_ID: z.string().min(1).optional(),
   OIDC_CLIENT_SECRET: z.string().min(1).optional(),
   OIDC_DISPLAY_NAME: z.string().min(1).max(60).default('single sign-on'),
+  /** Comma-separated `acr` values that mean the provider checked a second factor (domain/second-factor.ts). */
+  OIDC_MFA_ACR_VALUES: z
+    .string()
+    .max(2000)
+    .transform((v) => v.split(',').map((x) => x.trim()).filter((x) => x.length > 0))
+    .optional(),
 }).superRefine(checkTemporalTls);
 
 export type Config = Omit<z.infer<typeof schema>, 'DATA_DIR'> & { DATA_DIR: string };
@@ -159,6 +171,11 @@ export function lifecycleDurations(config: Config): LifecycleDurations {
     installReminderAfter: config.INSTALL_REMINDER_AFTER,
     idleContinueAsNewAfter: config.LINK_IDLE_CONTINUE_AS_NEW_AFTER,
   };
+}
+
+/** HANDOFF_RECONCILE_INTERVAL and HANDOFF_RECONCILE_GRACE in milliseconds. */
+export function handoffReconcileTiming(config: Config): { intervalMs: number; graceMs: number } {
+  return { intervalMs: durationMs(config.HANDOFF_RECONCILE_INTERVAL), graceMs: durationMs(config.HANDOFF_RECONCILE_GRACE) };
 }
 
 /** ACCOUNT_EVENT_RECONCILE_INTERVAL in milliseconds. */

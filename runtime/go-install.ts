@@ -24,6 +24,43 @@ export interface GoInstall {
   dir: string;
   rename?: Record<string, string>;
   what: string;
+  /** True when the binaries are already in `dir`: checked again after waiting for another process's build. */
+  built: () => boolean;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One build per cache directory across processes (parallel test runs, CI steps): the first takes
+ * `<dir>/.build.lock`, the others wait for it and then find the binaries built. A lock whose process
+ * is gone is taken over.
+ */
+async function buildLock(dir: string, what: string, log: (line: string) => void): Promise<() => void> {
+  const lockPath = path.join(dir, '.build.lock');
+  let waitingSince = 0;
+  for (;;) {
+    try {
+      fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(lockPath, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number(fs.readFileSync(lockPath, 'utf8').trim());
+    if (!Number.isInteger(holder) || holder <= 0 || !alive(holder)) {
+      fs.rmSync(lockPath, { force: true });
+      continue;
+    }
+    if (waitingSince === 0) waitingSince = Date.now();
+    if ((Date.now() - waitingSince) % 30_000 < 2_000) log(`Waiting for process ${holder} to finish building ${what}…`);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  }
 }
 
 /**
@@ -33,6 +70,16 @@ export interface GoInstall {
  */
 export async function goInstall(go: string, job: GoInstall, log: (line: string) => void): Promise<number> {
   fs.mkdirSync(job.dir, { recursive: true });
+  const release = await buildLock(job.dir, job.what, log);
+  try {
+    if (job.built()) return 0;
+    return await build(go, job, log);
+  } finally {
+    release();
+  }
+}
+
+async function build(go: string, job: GoInstall, log: (line: string) => void): Promise<number> {
   const staging = fs.mkdtempSync(path.join(job.dir, '.build-'));
   log(`Building ${job.what} with go install (one time, takes a few minutes)…`);
   const started = Date.now();

@@ -13,6 +13,7 @@ import { idempotencyKeyTtlMs, lifecycleDurations, notificationDelivery, retentio
 import { ensureRetentionSchedule } from './retention-schedule';
 import type { Logger } from './logger';
 import { startAccountEventReconciler } from './account-event-reconciler';
+import { startHandoffReconciler } from './handoff-reconciler';
 import { loadSecretsKey } from './secrets-key';
 import { accountsSettings } from './accounts-config';
 import { temporalConnectionOptions } from './temporal-tls';
@@ -60,6 +61,7 @@ export async function startServices(config: Config, temporalAddress: string, log
       options: { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS },
     });
     await startAccountEventReconciler(config, temporalAddress, logger);
+    await startHandoffReconciler(config, temporalAddress, logger);
     await startRetentionSchedule(config, temporalAddress, logger);
     const w = worker;
     workerRun = w.run().catch((err: unknown) => {

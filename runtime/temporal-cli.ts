@@ -47,7 +47,7 @@ export async function resolveTemporalCli(
   if (fs.existsSync(cached)) return { kind: 'path', path: cached, source: 'cache' };
   const go = findGo(env);
   if (go) {
-    await goInstall(go, { packages: [`github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], dir: temporalCliCacheDir(), what: `the Temporal CLI ${TEMPORAL_CLI_VERSION}` }, log);
+    await goInstall(go, { packages: [`github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], dir: temporalCliCacheDir(), what: `the Temporal CLI ${TEMPORAL_CLI_VERSION}`, built: () => fs.existsSync(cached) }, log);
     return { kind: 'path', path: cached, source: 'built with go install' };
   }
   log('Temporal CLI not found and Go is not installed: using the Temporal SDK download (needs internet).');

@@ -45,6 +45,7 @@ export async function ensureTemporalServer(log: (line: string) => void = (l) => 
       // The names the server's own Makefile and Docker images use.
       rename: { server: 'temporal-server', sql: 'temporal-sql-tool' },
       what: `the Temporal server and schema tool ${TEMPORAL_SERVER_VERSION}`,
+      built: () => fs.existsSync(path.join(dir, 'temporal-server')) && fs.existsSync(path.join(dir, 'temporal-sql-tool')),
     },
     log,
   );

@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../runtime/config';
 import { temporalConnectionOptions } from '../runtime/temporal-tls';
 import { saveRunHistories } from '../test/support/histories';
+import * as registeredWorkflows from '../workflows/index';
 
 /**
  * `npm run histories:record -- [--type linkWorkflow] [--limit 3] [--query '<visibility query>']`:
@@ -24,7 +25,8 @@ const address = config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_DEV_PORT
 const connection = await Connection.connect(temporalConnectionOptions(config, address));
 const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
 const limit = Number(values.limit);
-const types = values.type ?? ['linkWorkflow', 'accountEventWorkflow', 'deliverNotificationWorkflow'];
+// Every workflow type the worker registers (workflows/index.ts), unless --type narrows it.
+const types = values.type ?? Object.keys(registeredWorkflows).sort();
 const stamp = new Date().toISOString().slice(0, 10);
 for (const type of types) {
   const query = `WorkflowType = "${type}"${values.query ? ` AND (${values.query})` : ''}`;

@@ -5,6 +5,7 @@ import { accountEventReconcileScheduleId, ensureAccountEventReconcileSchedule } 
 import { reconcileAccountEventsWorkflow } from '../workflows/account-event-reconciler';
 import { cleanupTestCertificates, makeRsaCertificate, type TestCertificate } from './support/certificates';
 import { createUser, linkWithToken } from './support/identity';
+import { recordHistories } from './support/histories';
 import { linkAttributes } from './support/links';
 import { apiClient, eventually, startTestStack, type TestStack } from './support/stack';
 
@@ -57,7 +58,15 @@ describe('account-event reconciler', () => {
       });
     // Within the grace period the API may still be starting it: left alone.
     expect(await run(3_600_000)).toEqual({ started: 0, alreadyStarted: 0 });
-    expect(await run(0)).toEqual({ started: 1, alreadyStarted: 0 });
+    const reconcileId = `reconcile-${org.orgId}-started`;
+    expect(
+      await stack.client.workflow.execute(reconcileAccountEventsWorkflow, {
+        workflowId: reconcileId,
+        taskQueue: stack.taskQueue,
+        args: [{ graceMs: 0, limit: 100, pageSize: 10, pagesPerRun: 5, orgId: org.orgId }],
+      }),
+    ).toEqual({ started: 1, alreadyStarted: 0 });
+    await recordHistories(stack.client, reconcileId, 'started-one');
     await eventually(async () => (await linkAttributes(admin, link.linkId)).replacementReason === 'PASSWORD_CHANGED');
     const [marked] = await stack.database.db.select().from(accountEvents).where(eq(accountEvents.id, event!.id));
     expect(marked?.workflowStartedAt).not.toBeNull();

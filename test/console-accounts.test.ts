@@ -13,7 +13,7 @@ import { cleanupTestCertificates, makeRsaCertificate, type TestCertificate } fro
 import { getSession, signGet, type TokenMessage } from './support/dep';
 import { linkWithToken } from './support/identity';
 import { linkAttributes } from './support/links';
-import { GOOD_PASSWORD, invite, totpCode } from './support/people';
+import { cookieClient, GOOD_PASSWORD, invite, totpCode } from './support/people';
 import { apiClient, eventually, startTestStack, type ApiResponse, type TestStack } from './support/stack';
 
 // People in the console, in Debian's Chromium (playwright-core): invitation → password → two-factor →
@@ -27,6 +27,7 @@ let cert: TestCertificate;
 let provider: { server: http.Server; issuer: string };
 const pageErrors: string[] = [];
 const SSO_EMAIL = 'sso.person@example.test';
+const SECOND_FACTOR_AT_PROVIDER = 'password and one-time code';
 
 beforeAll(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
@@ -39,12 +40,32 @@ beforeAll(async () => {
   stack = await startTestStack({ accounts: { oidc: { issuer, clientId: 'dms-link', clientSecret: 'test-client-secret-0123456789', displayName: 'Test IdP' } } });
   const oidc = new Provider(issuer, {
     clients: [{ client_id: 'dms-link', client_secret: 'test-client-secret-0123456789', redirect_uris: [`${stack.apiUrl}/v1/auth/oidc/callback`], token_endpoint_auth_method: 'client_secret_post' }],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+    // amr with the openid scope, so the provider puts it in every ID token (as Entra ID and Okta do).
+    claims: { openid: ['sub', 'amr'], email: ['email', 'email_verified'] },
     conformIdTokenClaims: false,
     // The login name typed at the provider's development login page is the account.
     findAccount: (_ctx: unknown, id: string) => ({ accountId: id, claims: () => ({ sub: id, email: id, email_verified: true }) }),
   });
-  server.on('request', oidc.callback());
+  const callback = oidc.callback();
+  // The development login page's password field stands for how the person signed in at the provider:
+  // SECOND_FACTOR_AT_PROVIDER means a password and a one-time code (amr ["pwd", "otp"]), anything
+  // else a password alone (amr ["pwd"]). The provider puts that amr in the ID token it signs.
+  server.on('request', (req, res) => {
+    void (async () => {
+      if (req.method === 'POST' && /^\/interaction\/[^/?]+$/.test(req.url ?? '') && (await oidc.interactionDetails(req, res)).prompt.name === 'login') {
+        const chunks: Buffer[] = [];
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+        const amr = form.get('password') === SECOND_FACTOR_AT_PROVIDER ? ['pwd', 'otp'] : ['pwd'];
+        await oidc.interactionFinished(req, res, { login: { accountId: form.get('login') ?? '', amr } }, { mergeWithLastSubmission: false });
+        return;
+      }
+      await callback(req, res);
+    })().catch((error: unknown) => {
+      res.statusCode = 500;
+      res.end(String(error));
+    });
+  });
   cert = makeRsaCertificate({ cn: 'Console accounts MDM' });
   browser = await launchChromium();
 });
@@ -198,6 +219,68 @@ describe('people in the console', () => {
     await stranger.getByText('Single sign-on did not sign you in').waitFor();
   }, 120_000);
 
+  it('an Administrator signing in by OpenID Connect shows a second factor: in the ID token (amr), or a TOTP code here', async () => {
+    const org = await stack.newOrganization('SSO Admin Org');
+    const admin = apiClient(stack.apiUrl, org.apiKey);
+    // An Administrator with TOTP (set up through the API), and one who has not set it up yet.
+    const ada = await invite(admin, 'Administrator', 'Ada Sso');
+    const adaApi = cookieClient(stack.apiUrl, '198.51.100.40');
+    expect((await adaApi('POST', '/v1/auth/links/use', { json: { secret: ada.secret, password: GOOD_PASSWORD } })).status).toBe(201);
+    const seed = (await adaApi('POST', '/v1/me/twoFactor/enrolment')).json.data.attributes.secret as string;
+    expect((await adaApi('POST', '/v1/me/twoFactor', { json: { code: await totpCode(seed) } })).status).toBe(200);
+    const newcomer = await invite(admin, 'Administrator', 'Nell Sso');
+
+    /** Signs in at the provider in a fresh browser and returns where the console landed. */
+    async function ssoSignIn(email: string, providerPassword: string) {
+      const { context, page } = await newPage();
+      await page.goto(`${stack.apiUrl}/console/#/signin`);
+      await page.getByRole('link', { name: 'Sign in with Test IdP' }).click();
+      await page.locator('input[name="login"]').fill(email);
+      await page.locator('input[name="password"]').fill(providerPassword);
+      await page.locator('button[type="submit"]').click();
+      await page.locator('button[type="submit"]').click(); // consent
+      return { context, page };
+    }
+
+    // The provider's ID token says a password only (amr ["pwd"]): the console asks for the code, and
+    // until it is entered the session reaches nothing else.
+    const oneFactor = await ssoSignIn(ada.email, 'password only');
+    await oneFactor.page.getByRole('heading', { name: 'Enter your two-factor code' }).waitFor();
+    const session = await asBrowser(oneFactor.context);
+    const refused = await session('GET', '/v1/mdmServers');
+    expect([refused.status, refused.json.errors[0].code]).toEqual([403, 'TWO_FACTOR_CODE_REQUIRED']);
+    expect((await session('GET', '/v1/me/signIn')).json.data.attributes).toMatchObject({ sessionMethod: 'OIDC', sessionComplete: false });
+    await oneFactor.page.getByLabel('Code from your authenticator app').fill('000000');
+    await oneFactor.page.getByRole('button', { name: 'Verify' }).click();
+    await oneFactor.page.locator('#verify-error').getByText(/code is not right/).waitFor();
+    await shot(oneFactor.page, '11-oidc-code-required');
+    await oneFactor.page.getByLabel('Code from your authenticator app').fill(await totpCode(seed, 1));
+    await oneFactor.page.getByRole('button', { name: 'Verify' }).click();
+    await oneFactor.page.getByRole('heading', { name: 'Home' }).waitFor();
+    expect((await session('GET', '/v1/mdmServers')).status).toBe(200);
+
+    // The ID token says password and one-time code (amr ["pwd", "otp"]): signed in, no code here.
+    const twoFactors = await ssoSignIn(ada.email, SECOND_FACTOR_AT_PROVIDER);
+    await twoFactors.page.getByRole('heading', { name: 'Home' }).waitFor();
+    const vouched = await asBrowser(twoFactors.context);
+    expect((await vouched('GET', '/v1/me/signIn')).json.data.attributes).toMatchObject({ sessionMethod: 'OIDC', sessionComplete: true });
+    expect((await vouched('GET', '/v1/mdmServers')).status).toBe(200);
+
+    // An Administrator without TOTP and without a second factor at the provider sets it up first.
+    const unenrolled = await ssoSignIn(newcomer.email, 'password only');
+    await unenrolled.page.getByRole('heading', { name: 'Set up two-factor authentication' }).waitFor();
+    const pending = await asBrowser(unenrolled.context);
+    expect((await pending('GET', '/v1/mdmServers')).json.errors[0].code).toBe('TWO_FACTOR_ENROLMENT_REQUIRED');
+
+    // The audit log says which way the second factor came.
+    const signIns = (await admin('GET', '/v1/auditEvents?limit=100')).json.data
+      .map((e: { attributes: { action: string; detail: { method?: string; secondFactor?: string } } }) => e.attributes)
+      .filter((e: { action: string; detail: { method?: string } }) => e.action === 'user.signIn' && e.detail.method === 'OIDC')
+      .map((e: { detail: { secondFactor?: string } }) => e.detail.secondFactor)
+      .sort();
+    expect(signIns).toEqual(['PROVIDER', 'TOTP_CODE_REQUIRED', 'TOTP_ENROLMENT_REQUIRED']);
+  }, 120_000);
+
   it('the home page charts the expiries of the seeded links, with a table as its text', async () => {
     const org = await stack.newOrganization('Glance Org');
     const admin = apiClient(stack.apiUrl, org.apiKey);
@@ -253,7 +336,7 @@ describe('people in the console', () => {
     const buttons = async () => (await page.getByRole('button').allInnerTexts()).map((t) => t.trim());
     const navLinks = async () => (await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allInnerTexts()).map((t) => t.trim());
     expect(await buttons()).toEqual(['Sign out']);
-    expect(await navLinks()).toEqual(['Home', 'Devices › Management Services']);
+    expect(await navLinks()).toEqual(['Home', 'Devices', 'Device activities', 'Devices › Management Services', 'Notifications']);
     await page.getByRole('link', { name: 'Devices › Management Services' }).click();
     await page.getByRole('row', { name: /Viewed MDM/ }).waitFor();
     expect(await buttons()).toEqual(['Sign out']);

@@ -1,59 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { roles } from '../db/schema';
 import { cleanupTestCertificates, makeRsaCertificate, type TestCertificate } from './support/certificates';
 import { createLink, uploadCertificate } from './support/links';
 import { insertUser } from './support/notifications';
+import { mailHeader, startSmtpSink, type SmtpSink } from './support/smtp-sink';
 import { apiClient, eventually, startTestStack, type TestStack } from './support/stack';
-
-interface Mail {
-  from: string;
-  to: string[];
-  raw: string;
-}
-
-/** Subject and other headers of a raw message (unfolded; our subjects are ASCII). */
-function header(raw: string, name: string): string | undefined {
-  const head = raw.split(/\r?\n\r?\n/)[0]?.replace(/\r?\n[ \t]+/g, ' ') ?? '';
-  const line = head.split(/\r?\n/).find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
-  return line?.slice(name.length + 1).trim();
-}
 
 // Expiry 10 s after issue; one reminder 6 s before it (4 s after download).
 const durations = { tokenValidity: 'PT10S', reminderOffsets: ['PT6S'], installReminderAfter: 'PT1M' };
 
 let stack: TestStack;
-let smtp: SMTPServer;
+let smtp: SmtpSink;
 let cert: TestCertificate;
-const mails: Mail[] = [];
 
 beforeAll(async () => {
-  // A local SMTP sink: accepts any sender and recipient, keeps the raw message.
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, done) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        mails.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        });
-        done();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = smtp.server.address() as AddressInfo;
+  smtp = await startSmtpSink();
   stack = await startTestStack({
     durations,
     notifications: {
-      smtp: { url: `smtp://127.0.0.1:${port}`, from: 'dms-link <notifications@dms-link.test>' },
+      smtp: { url: smtp.url, from: 'dms-link <notifications@dms-link.test>' },
       retry: { initialIntervalMs: 200, maximumIntervalMs: 1_000, backoffCoefficient: 2, maximumAttempts: 4 },
     },
   });
@@ -62,7 +28,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+  await smtp?.close();
   cleanupTestCertificates();
 });
 
@@ -83,8 +49,8 @@ describe('notification email through SMTP', () => {
     await uploadCertificate(call, linkId, cert.certPem);
     expect((await call('POST', `/v1/mdmServers/${linkId}/serviceToken`)).status).toBe(200);
 
-    const reminder = await eventually(async () => mails.find((m) => (header(m.raw, 'Subject') ?? '').includes('RENEWAL_REMINDER') && m.raw.includes(linkId)), 20_000, 200);
-    const subject = header(reminder.raw, 'Subject') ?? '';
+    const reminder = await eventually(async () => smtp.mails.find((m) => (mailHeader(m.raw, 'Subject') ?? '').includes('RENEWAL_REMINDER') && m.raw.includes(linkId)), 20_000, 200);
+    const subject = mailHeader(reminder.raw, 'Subject') ?? '';
     expect(subject).toContain('Mail Room MDM');
     expect(subject).toContain('RENEWAL_REMINDER');
     expect(reminder.from).toBe('notifications@dms-link.test');
@@ -105,6 +71,6 @@ describe('notification email through SMTP', () => {
       return res.json.data.attributes.email?.status === 'SENT' && res.json.data.attributes;
     });
     expect(one.email).toMatchObject({ status: 'SENT', recipients: 3, attempts: 1 });
-    expect(header(reminder.raw, 'X-Event-Id')).toBe(notification?.id);
+    expect(mailHeader(reminder.raw, 'X-Event-Id')).toBe(notification?.id);
   });
 });

@@ -16,6 +16,7 @@ import {
 import { DEFAULT_RETENTION_POLICY, RETENTION_STEPS, type RetentionPolicy, type RetentionReport } from '../domain/retention';
 import { ensureRetentionSchedule } from '../runtime/retention-schedule';
 import { eventually, startTestStack, type TestStack } from './support/stack';
+import { recordHistories } from './support/histories';
 
 // Retention against real Postgres and Temporal: rows past their time are deleted in bounded batches
 // by retentionWorkflow (run here as the schedule runs it), live rows stay, and the run reports counts.
@@ -87,6 +88,7 @@ describe('retention', () => {
     const policy: RetentionPolicy = { ...DEFAULT_RETENTION_POLICY, batchSize: 2, maxBatchesPerStep: 1000 };
     const handle = await stack.client.workflow.start('retentionWorkflow', { taskQueue: stack.taskQueue, workflowId: `retention-${randomUUID()}`, args: [policy] });
     const report = (await handle.result()) as RetentionReport;
+    await recordHistories(stack.client, handle.workflowId, 'retention-batched');
 
     expect(Object.keys(report.removed).sort()).toEqual([...RETENTION_STEPS].sort());
     expect(report.removed.oauthNonces).toBeGreaterThanOrEqual(3);

@@ -3,5 +3,6 @@ export { linkWorkflow } from './link';
 export { accountEventWorkflow } from './account-event';
 export { deliverNotificationWorkflow } from './deliver-notification';
 export { reconcileAccountEventsWorkflow } from './account-event-reconciler';
+export { reconcileHandoffsWorkflow } from './handoff-reconciler';
 export { retentionWorkflow } from './retention';
 export { deviceActivityWorkflow } from './device-activity';

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { isConnectionError } from '../../db/errors';
 import type { Logger } from '../../runtime/logger';
+import { isTemporalUnavailable } from '../temporal-errors';
 
 /**
  * The MDM-facing service's error shape, as Apple's device enrollment service answers: the status
@@ -45,6 +46,10 @@ export function createDepErrorHandler(log: Logger): ErrorRequestHandler {
     if (typeof bodyError.status === 'number' && bodyError.status >= 400 && bodyError.status < 500) return sendDepError(res, 400, 'MALFORMED_REQUEST_BODY');
     if (isConnectionError(err)) {
       log.warn({ err: { message: (err as Error).message }, reqId: req.id }, 'database unavailable');
+      return sendDepError(res, 503, 'SERVICE_UNAVAILABLE', { retryAfterSeconds: 5 });
+    }
+    if (isTemporalUnavailable(err)) {
+      log.warn({ err: { message: (err as Error).message }, reqId: req.id }, 'temporal unavailable');
       return sendDepError(res, 503, 'SERVICE_UNAVAILABLE', { retryAfterSeconds: 5 });
     }
     log.error({ err, reqId: req.id }, 'unhandled error in the MDM-facing service');

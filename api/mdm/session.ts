@@ -183,9 +183,11 @@ export function sessionRouter(deps: SessionDeps): Router {
   }
 
   /**
-   * Installation is proven by use. The signal is not awaited (the MDM's answer does not depend on
-   * Temporal); a failed one is retried by the next session, since every session sends it while the
-   * token's installed_at is empty. The workflow ignores repeats.
+   * Installation is proven by use, and the proof is durable: the session's transaction records the
+   * token's first_session_at. The signal is not awaited (the MDM's answer does not depend on
+   * Temporal); a failed one is sent again by the next session (every session sends it while the
+   * token's installed_at is empty) and by the hand-off reconciler (workflows/handoff-reconciler.ts),
+   * so it arrives even if the MDM service opens no other session. The workflow ignores repeats.
    */
   function signalInstalled(token: DepTokenRecord): void {
     commands.tokenInstalled(token.linkId, token.id).catch((err: unknown) => {

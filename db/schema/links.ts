@@ -87,6 +87,12 @@ export const serviceTokens = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     downloadedBy: uuid('downloaded_by').references(() => users.id),
     installedAt: timestamp('installed_at', { withTimezone: true }),
+    /**
+     * When the MDM service first opened a session with this token (installation proven by use),
+     * recorded by the API in the same transaction as the session. installed_at follows once the
+     * link workflow took the installation; the hand-off reconciler signals the ones still missing.
+     */
+    firstSessionAt: timestamp('first_session_at', { withTimezone: true }),
     /** ACTIVE, SUPERSEDED, REVOKED or EXPIRED. */
     status: text('status').notNull(),
     endedAt: timestamp('ended_at', { withTimezone: true }),
@@ -97,6 +103,8 @@ export const serviceTokens = pgTable(
     index('service_tokens_link').on(t.linkId),
     index('service_tokens_downloaded_by').on(t.downloadedBy, t.status),
     index('service_tokens_expires').on(t.orgId, t.expiresAt),
+    // The reconciler's question: used, but the workflow has not recorded the installation.
+    index('service_tokens_uninstalled_use').on(t.firstSessionAt).where(sql`${t.firstSessionAt} is not null and ${t.installedAt} is null`),
   ],
 );
 

@@ -71,6 +71,11 @@ export const notificationEmails = pgTable('notification_emails', {
   status: text('status').notNull(),
   attempts: integer('attempts').notNull().default(0),
   recipients: integer('recipients').notNull().default(0),
+  /**
+   * Who the email went to (users, not addresses, so a read shows names and a renamed person stays
+   * one person). Null on rows written before it was recorded; their count is all that is known.
+   */
+  recipientUserIds: uuid('recipient_user_ids').array(),
   lastError: text('last_error'),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   sentAt: timestamp('sent_at', { withTimezone: true }),

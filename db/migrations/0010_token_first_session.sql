@@ -1,0 +1,2 @@
+ALTER TABLE "service_tokens" ADD COLUMN "first_session_at" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "service_tokens_uninstalled_use" ON "service_tokens" USING btree ("first_session_at") WHERE "service_tokens"."first_session_at" is not null and "service_tokens"."installed_at" is null;
