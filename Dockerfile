@@ -11,5 +11,6 @@ COPY . .
 # The workflow code, prebundled: workers of this image run exactly this bundle (README "Running in production").
 RUN npm run build
 USER node
-EXPOSE 3000
+# PORT: the admin API and console; DEP_PORT: the MDM-facing service (the base URL MDM services are given).
+EXPOSE 3000 3001
 CMD ["npm", "run", "api"]

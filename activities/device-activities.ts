@@ -1,21 +1,29 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import type { Db } from '../db/client';
 import {
   applyDeviceActivityPage,
   completeDeviceActivity,
   earlierOverlappingActivity,
+  endDeadDeviceActivity,
   migrationStragglers,
-  recordDeviceNotification,
   saveDeadlineReport,
 } from '../db/device-activities';
+import { recordDeviceNotification } from '../db/notifications';
 import { deviceActivities } from '../db/schema';
 import { eq } from 'drizzle-orm';
+import { deadDeviceActivityEnd } from './device-activity-liveness';
 import type { DeviceActivities } from './device-activity-types';
 
 export interface DeviceActivityActivityDeps {
   db: Db;
   now?: () => Date;
+  /** The Temporal client that says whether an earlier activity's workflow still runs; the worker's own by default. */
+  temporalClient?: () => Client;
 }
+
+/** Dead earlier activities one turn check ends before it lets the retry look again. */
+const MAX_DEAD_ENDED_PER_TURN = 20;
 
 /** How many serial numbers a deadline report lists (the count is always exact). */
 const REPORT_LIST_LIMIT = 1000;
@@ -33,11 +41,19 @@ export function createDeviceActivityActivities(deps: DeviceActivityActivityDeps)
 
   return {
     async awaitDeviceActivityTurn({ activityId }) {
-      const earlier = await earlierOverlappingActivity(db, activityId);
-      if (earlier) {
-        // BENIGN: waiting for an earlier activity is the expected path, not a worker warning.
-        throw ApplicationFailure.create({ message: `waiting for device activity ${earlier}`, type: 'DEVICE_ACTIVITY_WAITING', category: 'BENIGN' });
+      // An earlier activity whose workflow is gone is ended here, so it cannot hold the devices forever;
+      // asking Temporal (not an API replica's memory) makes the verdict the same from every worker.
+      for (let ended = 0; ended < MAX_DEAD_ENDED_PER_TURN; ended++) {
+        const earlier = await earlierOverlappingActivity(db, activityId);
+        if (!earlier) return;
+        const end = await deadDeviceActivityEnd(earlier, deps.temporalClient?.());
+        if (!end) {
+          // BENIGN: waiting for an earlier activity is the expected path, not a worker warning.
+          throw ApplicationFailure.create({ message: `waiting for device activity ${earlier}`, type: 'DEVICE_ACTIVITY_WAITING', category: 'BENIGN' });
+        }
+        await endDeadDeviceActivity(db, { activityId: earlier, end, now: now() });
       }
+      throw ApplicationFailure.create({ message: 'ended dead earlier device activities; looking again', type: 'DEVICE_ACTIVITY_WAITING', category: 'BENIGN' });
     },
     applyDeviceActivityPage({ activityId, from, to }) {
       return applyDeviceActivityPage(db, { activityId, from, to, now: now() });

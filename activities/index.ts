@@ -3,6 +3,7 @@ import { createAccountEventActivities } from './account-events';
 import { createDeviceActivityActivities } from './device-activities';
 import { createHandoffReconcilerActivities } from './handoff-reconciler';
 import { createLinkActivities, type LinkActivityDeps } from './links';
+import { createNotificationDeliveryReconcilerActivities } from './notification-delivery-reconciler';
 import { createNotificationActivities, type NotificationActivityDeps } from './notifications';
 import { createRetentionActivities } from './retention';
 
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAccountEventActivities(deps),
     ...createAccountEventReconcilerActivities(deps),
     ...createNotificationActivities(deps),
+    ...createNotificationDeliveryReconcilerActivities(deps),
     ...createRetentionActivities(deps),
     ...createDeviceActivityActivities(deps),
     ...createHandoffReconcilerActivities(deps),

@@ -108,9 +108,9 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/me', meRouter({ db: database.db }));
   v1.use('/terms', termsRouter({ db: database.db }));
   const nowDep = deps.now ? { now: deps.now } : {};
-  v1.use('/mdmServers', mdmServerDevicesRouter({ db: database.db }));
-  v1.use('/orgDevices', orgDevicesRouter({ db: database.db, ...nowDep }));
-  v1.use('/orgDeviceActivities', orgDeviceActivitiesRouter({ db: database.db, commands: deps.commands, ...nowDep }));
+  v1.use('/mdmServers', mdmServerDevicesRouter({ db: database.db, cursors }));
+  v1.use('/orgDevices', orgDevicesRouter({ db: database.db, cursors, ...nowDep }));
+  v1.use('/orgDeviceActivities', orgDeviceActivitiesRouter({ db: database.db, commands: deps.commands, cursors, ...nowDep }));
   v1.use('/defaultDeviceAssignments', defaultDeviceAssignmentsRouter({ db: database.db, ...nowDep }));
   app.use('/v1', v1);
   // The web console: static files, no build step; it calls /v1 with the API key it is given.

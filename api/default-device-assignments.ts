@@ -1,11 +1,13 @@
-import express, { Router } from 'express';
+import type { Router } from 'express';
 import type { Db } from '../db/client';
 import { listDefaultAssignments, setDefaultAssignment } from '../db/devices';
 import { findLinkView } from '../db/link-views';
 import { PRODUCT_FAMILIES, isProductFamily } from '../domain/devices';
 import { isUuid } from '../domain/ids';
 import { principalOf, requirePermission } from './auth';
+import { jsonBody } from './body';
 import { problem } from './problem';
+import { apiRouter } from './router';
 
 function resource(productFamily: string, linkId: string | null) {
   return {
@@ -27,8 +29,8 @@ function resource(productFamily: string, linkId: string | null) {
 export function defaultDeviceAssignmentsRouter(deps: { db: Db; now?: () => Date }): Router {
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
-  const router = Router();
-  const json = express.json({ limit: 16 * 1024, type: ['application/json', 'application/vnd.api+json'] });
+  const router = apiRouter();
+  const json = jsonBody(16 * 1024);
 
   router.get('/', requirePermission('devices.view'), async (req, res) => {
     const set = new Map((await listDefaultAssignments(db, principalOf(req).orgId)).map((r) => [r.productFamily, r.linkId]));

@@ -1,5 +1,7 @@
 import type { DeviceActivityRow } from '../db/device-activities';
 import type { DeviceRow } from '../db/devices';
+import type { PagePosition } from './paging';
+import { problem } from './problem';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
@@ -61,12 +63,13 @@ export function deviceActivityResource(a: DeviceActivityRow) {
   };
 }
 
-/** A keyset cursor over serial numbers (the admin lists): opaque to callers, checked on the way back. */
-export function encodeSerialCursor(serial: string): string {
-  return Buffer.from(`s:${serial}`, 'utf8').toString('base64url');
-}
-
-export function decodeSerialCursor(cursor: string): string | undefined {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  return /^s:[0-9A-Z]{1,64}$/.test(text) ? text.slice(2) : undefined;
+/**
+ * The serial number a device list continues after, from an api/paging.ts cursor position (key and
+ * id are the last serial). Its signature already proves it ours; the shape is checked again so a
+ * cursor can only ever become a serial-number comparison.
+ */
+export function serialAfter(position: PagePosition | undefined): string | undefined {
+  if (!position) return undefined;
+  if (!/^[0-9A-Z]{1,64}$/.test(position.key)) throw problem('BAD_REQUEST', 'Query parameter cursor: must be the meta.paging.nextCursor of a previous page of this list.');
+  return position.key;
 }

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import { count, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/client';
@@ -7,31 +7,28 @@ import { findLinkView } from '../db/link-views';
 import { devices } from '../db/schema';
 import { isUuid } from '../domain/ids';
 import { principalOf, requirePermission } from './auth';
-import { decodeSerialCursor, encodeSerialCursor } from './device-resources';
+import { serialAfter } from './device-resources';
+import { listPaging, type Cursors } from './paging';
 import { problem } from './problem';
-import { readQuery } from './query';
+import { cursorParam, readQuery } from './query';
+import { apiRouter } from './router';
 
 /** `GET /v1/mdmServers/{id}/relationships/devices`: the serial numbers of a service's devices (Apple Business's shape), with their total. */
-export function mdmServerDevicesRouter(deps: { db: Db }): Router {
+export function mdmServerDevicesRouter(deps: { db: Db; cursors: Cursors }): Router {
   const { db } = deps;
-  const router = Router();
+  const router = apiRouter();
   router.get('/:id/relationships/devices', requirePermission('devices.view'), async (req, res) => {
     const orgId = principalOf(req).orgId;
     const id = req.params.id;
     const view = isUuid(id) ? await findLinkView(db, orgId, id) : undefined;
     if (!view) throw problem('NOT_FOUND', `No device management service with id "${String(id).slice(0, 64)}" exists in your organization.`);
-    const q = readQuery(req, { limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(200).optional() });
-    const after = q.cursor === undefined ? undefined : decodeSerialCursor(q.cursor);
-    if (q.cursor !== undefined && after === undefined) throw problem('BAD_REQUEST', 'Query parameter cursor: must be the nextCursor of a previous page.');
-    const { rows, more } = await listOrgDevices(db, { orgId, linkId: view.id, limit: q.limit, afterSerial: after });
+    const q = readQuery(req, { limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: cursorParam.optional() });
+    const paging = listPaging(deps.cursors, 'mdmServerDevices', orgId, req);
+    const { rows, more } = await listOrgDevices(db, { orgId, linkId: view.id, limit: q.limit, afterSerial: serialAfter(paging.after) });
     const [total] = await db.select({ n: count() }).from(devices).where(eq(devices.linkId, view.id));
     const last = rows[rows.length - 1];
-    const nextCursor = more && last ? encodeSerialCursor(last.serialNumber) : null;
-    res.json({
-      data: rows.map((d) => ({ type: 'orgDevices', id: d.serialNumber })),
-      meta: { paging: { limit: q.limit, nextCursor, total: total?.n ?? 0 } },
-      links: { self: req.originalUrl, ...(nextCursor ? { next: `/v1/mdmServers/${view.id}/relationships/devices?limit=${q.limit}&cursor=${nextCursor}` } : {}) },
-    });
+    const page = paging.answer(q.limit, more && last ? { key: last.serialNumber, id: last.serialNumber } : undefined);
+    res.json({ data: rows.map((d) => ({ type: 'orgDevices', id: d.serialNumber })), meta: { paging: { ...page.meta.paging, total: total?.n ?? 0 } }, links: page.links });
   });
   return router;
 }

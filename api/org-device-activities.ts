@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import express, { Router, type Request } from 'express';
+import type { Request, Router } from 'express';
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/client';
@@ -18,15 +18,20 @@ import {
 } from '../domain/devices';
 import { isUuid } from '../domain/ids';
 import { principalOf, requirePermission } from './auth';
+import { jsonBody } from './body';
 import { deviceActivityResource } from './device-resources';
 import type { LinkCommands } from './link-commands';
-import { problem } from './problem';
-import { readQuery } from './query';
 import { MAX_DEVICE_BODY_BYTES } from './org-devices';
+import { listPaging, type Cursors } from './paging';
+import { problem } from './problem';
+import { cursorParam, readQuery } from './query';
+import { apiRouter } from './router';
 
 export interface OrgDeviceActivitiesDeps {
   db: Db;
   commands: LinkCommands;
+  /** Signs and checks the list's paging cursors (api/paging.ts). */
+  cursors: Cursors;
   now?: () => Date;
 }
 
@@ -115,8 +120,8 @@ const csvField = (v: string | null) => (v === null ? '' : /[",\r\n]/.test(v) ? `
 export function orgDeviceActivitiesRouter(deps: OrgDeviceActivitiesDeps): Router {
   const { db, commands } = deps;
   const now = deps.now ?? (() => new Date());
-  const router = Router();
-  const json = express.json({ limit: MAX_DEVICE_BODY_BYTES, type: ['application/json', 'application/vnd.api+json'] });
+  const router = apiRouter();
+  const json = jsonBody(MAX_DEVICE_BODY_BYTES);
 
   async function activity(req: Request) {
     const id = req.params.id;
@@ -172,15 +177,15 @@ export function orgDeviceActivitiesRouter(deps: OrgDeviceActivitiesDeps): Router
   );
 
   router.get('/', requirePermission('devices.view'), async (req, res) => {
-    const q = readQuery(req, { limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().regex(/^\d{1,18}$/, 'must be the nextCursor of a previous page').optional() });
-    const { rows, more } = await listDeviceActivities(db, principalOf(req).orgId, q.limit, q.cursor === undefined ? undefined : Number(q.cursor));
+    const q = readQuery(req, { limit: z.coerce.number().int().min(1).max(200).default(50), cursor: cursorParam.optional() });
+    const orgId = principalOf(req).orgId;
+    const paging = listPaging(deps.cursors, 'orgDeviceActivities', orgId, req);
+    // Newest first by acceptance order (seq); the signed position's key is the last row's seq.
+    const before = paging.after && /^\d{1,18}$/.test(paging.after.key) ? Number(paging.after.key) : undefined;
+    if (paging.after && before === undefined) throw problem('BAD_REQUEST', 'Query parameter cursor: must be the meta.paging.nextCursor of a previous page of this list.');
+    const { rows, more } = await listDeviceActivities(db, orgId, q.limit, before);
     const last = rows[rows.length - 1];
-    const nextCursor = more && last ? String(last.seq) : null;
-    res.json({
-      data: rows.map(deviceActivityResource),
-      meta: { paging: { limit: q.limit, nextCursor } },
-      links: { self: req.originalUrl, ...(nextCursor ? { next: `/v1/orgDeviceActivities?limit=${q.limit}&cursor=${nextCursor}` } : {}) },
-    });
+    res.json({ data: rows.map(deviceActivityResource), ...paging.answer(q.limit, more && last ? { key: String(last.seq), id: last.id } : undefined) });
   });
 
   router.get('/:id', requirePermission('devices.view'), async (req, res) => {

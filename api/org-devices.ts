@@ -1,4 +1,4 @@
-import express, { Router, type Request } from 'express';
+import type { Request, Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/client';
 import { addDevices, findOrgDevice, listOrgDevices, type NewDevice } from '../db/devices';
@@ -6,13 +6,18 @@ import { findLinkView } from '../db/link-views';
 import { MAX_DEVICES_PER_REQUEST, PRODUCT_FAMILIES, PURCHASE_SOURCE_TYPES, SERIAL_RULE, isSerialNumber } from '../domain/devices';
 import { isUuid } from '../domain/ids';
 import { principalOf, requirePermission } from './auth';
-import { decodeSerialCursor, encodeSerialCursor, orgDeviceResource } from './device-resources';
+import { jsonBody } from './body';
+import { orgDeviceResource, serialAfter } from './device-resources';
+import { listPaging, type Cursors } from './paging';
 import { problem } from './problem';
-import { readQuery } from './query';
+import { cursorParam, readQuery } from './query';
+import { apiRouter } from './router';
 import { mdmServerResource } from './serialize';
 
 export interface OrgDevicesDeps {
   db: Db;
+  /** Signs and checks the list's paging cursors (api/paging.ts). */
+  cursors: Cursors;
   now?: () => Date;
 }
 
@@ -72,8 +77,8 @@ function serialParam(req: Request): string {
 export function orgDevicesRouter(deps: OrgDevicesDeps): Router {
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
-  const router = Router();
-  const json = express.json({ limit: MAX_DEVICE_BODY_BYTES, type: ['application/json', 'application/vnd.api+json'] });
+  const router = apiRouter();
+  const json = jsonBody(MAX_DEVICE_BODY_BYTES);
 
   async function device(req: Request) {
     const serial = serialParam(req);
@@ -85,7 +90,7 @@ export function orgDevicesRouter(deps: OrgDevicesDeps): Router {
   router.get('/', requirePermission('devices.view'), async (req, res) => {
     const q = readQuery(req, {
       limit: z.coerce.number().int().min(1).max(1000).default(100),
-      cursor: z.string().max(200).optional(),
+      cursor: cursorParam.optional(),
       'filter[productFamily]': z.enum(PRODUCT_FAMILIES).optional(),
       'filter[status]': z.enum(['ASSIGNED', 'UNASSIGNED']).optional(),
       'filter[assignedServer]': z.string().refine(isUuid, 'must be an mdmServers id').optional(),
@@ -95,26 +100,19 @@ export function orgDevicesRouter(deps: OrgDevicesDeps): Router {
         .refine((v) => /^[0-9A-Z]{1,14}$/.test(v), 'must be the start of a serial number (digits and capital letters)')
         .optional(),
     });
-    const after = q.cursor === undefined ? undefined : decodeSerialCursor(q.cursor);
-    if (q.cursor !== undefined && after === undefined) throw problem('BAD_REQUEST', 'Query parameter cursor: must be the nextCursor of a previous page.');
+    const orgId = principalOf(req).orgId;
+    const paging = listPaging(deps.cursors, 'orgDevices', orgId, req);
     const { rows, more } = await listOrgDevices(db, {
-      orgId: principalOf(req).orgId,
+      orgId,
       limit: q.limit,
-      afterSerial: after,
+      afterSerial: serialAfter(paging.after),
       productFamily: q['filter[productFamily]'],
       status: q['filter[status]'],
       linkId: q['filter[assignedServer]'],
       serialPrefix: q['filter[serialNumber]'],
     });
     const last = rows[rows.length - 1];
-    const nextCursor = more && last ? encodeSerialCursor(last.serialNumber) : null;
-    const nextUrl = new URL(req.originalUrl, 'http://x');
-    if (nextCursor) nextUrl.searchParams.set('cursor', nextCursor);
-    res.json({
-      data: rows.map(orgDeviceResource),
-      meta: { paging: { limit: q.limit, nextCursor } },
-      links: { self: req.originalUrl, ...(nextCursor ? { next: `${nextUrl.pathname}${nextUrl.search}` } : {}) },
-    });
+    res.json({ data: rows.map(orgDeviceResource), ...paging.answer(q.limit, more && last ? { key: last.serialNumber, id: last.serialNumber } : undefined) });
   });
 
   router.post('/', requirePermission('devices.manage'), json, async (req, res) => {

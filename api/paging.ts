@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { problem } from './problem';
 
 /**
- * One paging helper for every list (mdmServers, auditEvents, notifications, webhook deliveries):
+ * One paging helper for every list (mdmServers, auditEvents, notifications, webhook deliveries,
+ * orgDevices, a service's devices, orgDeviceActivities):
  * opaque, tamper-evident cursors and the `meta.paging` / `links` of a page.
  *
  * A cursor is `<payload>.<mac>`: the payload (base64url JSON) holds the list's name, a hash of the
@@ -15,12 +16,13 @@ import { problem } from './problem';
  * query error (500). Cursors carry no secret; the HMAC only makes them unforgeable.
  */
 export interface PagePosition {
-  /** The sort key of the last row, as text (a Postgres timestamp, or milliseconds). */
+  /** The sort key of the last row, as text (a Postgres timestamp, milliseconds, a sequence number or a serial number). */
   key: string;
+  /** The last row's id: a UUID, or a device's serial number. */
   id: string;
 }
 
-const POSITION = z.object({ key: z.string().min(1).max(64), id: z.string().uuid() }).strict();
+const POSITION = z.object({ key: z.string().min(1).max(64), id: z.string().regex(/^[0-9A-Za-z-]{1,64}$/) }).strict();
 const PAYLOAD = z.object({ l: z.string(), b: z.string(), p: POSITION }).strict();
 const MAC_LENGTH = 16;
 

@@ -5,7 +5,7 @@ import { recordAudit } from './audit';
 import type { Db } from './client';
 import { appendFeed, lockFeeds, type FeedEntry } from './devices';
 import { inJsonIntList, inJsonList, jsonTexts } from './json-params';
-import { deviceActivities, deviceActivityItems, devices, links, notifications } from './schema';
+import { deviceActivities, deviceActivityItems, devices, links } from './schema';
 
 /**
  * Device activities (POST /v1/orgDeviceActivities): the activity row, its devices in request order,
@@ -127,8 +127,10 @@ interface ItemVerdict {
 export async function applyDeviceActivityPage(db: Db, input: { activityId: string; from: number; to: number; now: Date }): Promise<PageOutcome> {
   const { activityId, from, to, now } = input;
   await db.transaction(async (tx) => {
-    const [activity] = await tx.select().from(deviceActivities).where(eq(deviceActivities.id, activityId));
+    // Locked, so a page and endDeadDeviceActivity never interleave: a page of a stopped activity moves nothing.
+    const [activity] = await tx.select().from(deviceActivities).where(eq(deviceActivities.id, activityId)).for('update');
     if (!activity) throw new Error(`device activity ${activityId} does not exist`);
+    if (activity.status !== 'IN_PROGRESS') return;
     const items = await tx
       .select({ position: deviceActivityItems.position, serialNumber: deviceActivityItems.serialNumber })
       .from(deviceActivityItems)
@@ -310,6 +312,54 @@ export async function completeDeviceActivity(db: Db, input: { activityId: string
   });
 }
 
+/** How a dead workflow ended, as the activity shows it: Apple's STOPPED for a stop, FAILED otherwise. */
+export interface DeadActivityEnd {
+  status: 'STOPPED' | 'FAILED';
+  /** Why, in the per-device results of the devices it never reached (e.g. WORKFLOW_TERMINATED). */
+  reason: string;
+}
+
+/**
+ * Ends an activity whose workflow is gone (terminated, cancelled, failed or timed out) while its
+ * row still says IN_PROGRESS, so it no longer holds its devices: the devices it
+ * never reached get FAILED with the reason, and the activity its final status. Only an IN_PROGRESS
+ * activity changes (under the row lock pages take too), so a repeat or a race changes nothing.
+ * Returns whether this call ended it.
+ */
+export async function endDeadDeviceActivity(db: Db, input: { activityId: string; end: DeadActivityEnd; now: Date }): Promise<boolean> {
+  const { activityId, end, now } = input;
+  return db.transaction(async (tx) => {
+    const [activity] = await tx.select().from(deviceActivities).where(eq(deviceActivities.id, activityId)).for('update');
+    if (!activity || activity.status !== 'IN_PROGRESS') return false;
+    const unreached = await tx
+      .update(deviceActivityItems)
+      .set({ result: 'FAILED', detail: end.reason })
+      .where(and(eq(deviceActivityItems.activityId, activityId), isNull(deviceActivityItems.result)))
+      .returning({ position: deviceActivityItems.position });
+    await tx
+      .update(deviceActivities)
+      .set({
+        status: end.status,
+        subStatus: end.status,
+        completedAt: now,
+        processedCount: sql`${deviceActivities.processedCount} + ${unreached.length}`,
+        failedCount: sql`${deviceActivities.failedCount} + ${unreached.length}`,
+      })
+      .where(eq(deviceActivities.id, activityId));
+    await recordAudit(tx, {
+      id: randomUUID(),
+      orgId: activity.orgId,
+      actorUserId: null,
+      actor: 'service',
+      action: `orgDeviceActivity.${end.status === 'STOPPED' ? 'stopped' : 'failed'}`,
+      linkId: activity.linkId,
+      outcome: 'SUCCESS',
+      detail: { activityId, activityType: activity.activityType, reason: end.reason, devicesNotReached: unreached.length },
+    });
+    return true;
+  });
+}
+
 /**
  * The devices still under this activity's migration deadline that the new service has not given an
  * enrollment profile (profile_status neither assigned nor pushed). A later UPDATE or CANCEL moves the
@@ -324,21 +374,4 @@ export async function migrationStragglers(db: Db, activityId: string, limit: num
 
 export async function saveDeadlineReport(db: Db, activityId: string, report: Record<string, unknown>): Promise<void> {
   await db.update(deviceActivities).set({ deadlineReport: report }).where(eq(deviceActivities.id, activityId));
-}
-
-/** Records a device notification once per dedupe key and returns its id (new or existing). */
-export async function recordDeviceNotification(
-  db: Db,
-  input: { orgId: string; linkId: string; kind: string; dedupeKey: string; payload: Record<string, unknown> },
-): Promise<string> {
-  const [serverName] = await db.select({ name: links.serverName }).from(links).where(eq(links.id, input.linkId));
-  const inserted = await db
-    .insert(notifications)
-    .values({ id: randomUUID(), orgId: input.orgId, linkId: input.linkId, tokenId: null, kind: input.kind, dedupeKey: input.dedupeKey, payload: { serverName: serverName?.name ?? '', ...input.payload } })
-    .onConflictDoNothing()
-    .returning({ id: notifications.id });
-  if (inserted[0]) return inserted[0].id;
-  const [existing] = await db.select({ id: notifications.id }).from(notifications).where(eq(notifications.dedupeKey, input.dedupeKey));
-  if (!existing) throw new Error(`notification ${input.dedupeKey} was neither inserted nor found`);
-  return existing.id;
 }

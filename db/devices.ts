@@ -6,6 +6,7 @@ import { recordAudit } from './audit';
 import type { Db } from './client';
 import { uniqueViolation } from './errors';
 import { jsonRows } from './json-params';
+import { recordDeviceNotification } from './notifications';
 import { defaultDeviceAssignments, deviceProfiles, deviceSyncFeed, devices, links } from './schema';
 
 /**
@@ -338,13 +339,19 @@ export async function setServiceProfile(db: Db, input: { linkId: string; profile
 // Leaving a service or the organization
 
 /**
- * The service disowns devices (POST /devices/disown): each of its devices among `serials` leaves
- * the organization (`deleted` in the service's feed, one audit event); the rest are NOT_ACCESSIBLE.
+ * Disowns (Apple: POST /devices/disown) the service's devices among `serials`: they leave the
+ * organization, the service's feed gets `deleted`, and in the same transaction the disown is audited
+ * and the administrators' notification (DEVICES_DISOWNED) recorded with its delivery pending, so a
+ * disown is never without its notification. Returns each serial's answer and that notification's id
+ * (null when nothing was disowned).
  */
-export async function disownServiceDevices(db: Db, input: { orgId: string; linkId: string; serials: string[]; now: Date }): Promise<Record<string, DepDeviceStatus>> {
+export async function disownServiceDevices(
+  db: Db,
+  input: { orgId: string; linkId: string; serials: string[]; now: Date },
+): Promise<{ devices: Record<string, DepDeviceStatus>; notificationId: string | null }> {
   const result: Record<string, DepDeviceStatus> = Object.fromEntries(input.serials.map((s) => [s, 'NOT_ACCESSIBLE' as DepDeviceStatus]));
-  if (input.serials.length === 0) return result;
-  await db.transaction(async (tx) => {
+  if (input.serials.length === 0) return { devices: result, notificationId: null };
+  const notificationId = await db.transaction(async (tx) => {
     const gone = await tx
       .delete(devices)
       .where(and(eq(devices.linkId, input.linkId), inArray(devices.serialNumber, input.serials)))
@@ -352,20 +359,29 @@ export async function disownServiceDevices(db: Db, input: { orgId: string; linkI
     await lockFeeds(tx, [input.linkId]);
     await appendFeed(tx, gone.map((g) => ({ linkId: input.linkId, serialNumber: g.serialNumber, opType: 'deleted', opDate: input.now })));
     for (const g of gone) result[g.serialNumber] = 'SUCCESS';
-    if (gone.length > 0) {
-      await recordAudit(tx, {
-        id: randomUUID(),
-        orgId: input.orgId,
-        actorUserId: null,
-        actor: 'mdm',
-        action: 'orgDevices.disown',
-        linkId: input.linkId,
-        outcome: 'SUCCESS',
-        detail: { count: gone.length, serialNumbers: gone.slice(0, 100).map((g) => g.serialNumber) },
-      });
-    }
+    if (gone.length === 0) return null;
+    const released = gone.map((g) => g.serialNumber).sort();
+    const auditId = randomUUID();
+    await recordAudit(tx, {
+      id: auditId,
+      orgId: input.orgId,
+      actorUserId: null,
+      actor: 'mdm',
+      action: 'orgDevices.disown',
+      linkId: input.linkId,
+      outcome: 'SUCCESS',
+      detail: { count: gone.length, serialNumbers: released.slice(0, 100) },
+    });
+    return recordDeviceNotification(tx, {
+      orgId: input.orgId,
+      linkId: input.linkId,
+      kind: 'DEVICES_DISOWNED',
+      dedupeKey: `disown:${auditId}`,
+      payload: { count: released.length, serialNumbers: released.slice(0, 100), disownedDateTime: input.now.toISOString() },
+      deliveryPending: true,
+    });
   });
-  return result;
+  return { devices: result, notificationId };
 }
 
 /**

@@ -1,6 +1,7 @@
-import { and, asc, count, desc, eq, gte, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { and, asc, count, desc, eq, gte, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './client';
-import { notificationEmails, notifications, webhookDeliveries, webhookDeliveryAttempts, webhookEndpoints } from './schema';
+import { links, notificationEmails, notifications, webhookDeliveries, webhookDeliveryAttempts, webhookEndpoints } from './schema';
 
 export type NotificationRow = typeof notifications.$inferSelect;
 export type WebhookRow = typeof webhookEndpoints.$inferSelect;
@@ -120,4 +121,56 @@ export async function countWebhooks(db: Pick<Db, 'select'>, orgId: string): Prom
     .from(webhookEndpoints)
     .where(and(eq(webhookEndpoints.orgId, orgId), isNull(webhookEndpoints.deletedAt)));
   return row?.n ?? 0;
+}
+
+/**
+ * Records a device notification once per dedupe key and returns its id (new or existing). A workflow
+ * that records one starts its delivery itself; `deliveryPending` marks one recorded outside a
+ * workflow (a disown), whose delivery the API starts or, failing that, the reconciler.
+ */
+export async function recordDeviceNotification(
+  db: Pick<Db, 'select' | 'insert'>,
+  input: { orgId: string; linkId: string; kind: string; dedupeKey: string; payload: Record<string, unknown>; deliveryPending?: boolean },
+): Promise<string> {
+  const [serverName] = await db.select({ name: links.serverName }).from(links).where(eq(links.id, input.linkId));
+  const inserted = await db
+    .insert(notifications)
+    .values({
+      id: randomUUID(),
+      orgId: input.orgId,
+      linkId: input.linkId,
+      tokenId: null,
+      kind: input.kind,
+      dedupeKey: input.dedupeKey,
+      payload: { serverName: serverName?.name ?? '', ...input.payload },
+      ...(input.deliveryPending ? { deliveryStartedAt: null } : {}),
+    })
+    .onConflictDoNothing()
+    .returning({ id: notifications.id });
+  if (inserted[0]) return inserted[0].id;
+  const [existing] = await db.select({ id: notifications.id }).from(notifications).where(eq(notifications.dedupeKey, input.dedupeKey));
+  if (!existing) throw new Error(`notification ${input.dedupeKey} was neither inserted nor found`);
+  return existing.id;
+}
+
+/** A notification recorded outside a workflow whose delivery workflow was never started (the start failed). */
+export interface UndeliveredNotification {
+  notificationId: string;
+  orgId: string;
+  kind: string;
+}
+
+/** Notifications recorded at or before `recordedBefore` whose delivery is not marked started, oldest first. */
+export async function undeliveredNotifications(db: Pick<Db, 'select'>, recordedBefore: Date, limit: number, orgId?: string): Promise<UndeliveredNotification[]> {
+  return db
+    .select({ notificationId: notifications.id, orgId: notifications.orgId, kind: notifications.kind })
+    .from(notifications)
+    .where(and(isNull(notifications.deliveryStartedAt), lte(notifications.createdAt, recordedBefore), ...(orgId ? [eq(notifications.orgId, orgId)] : [])))
+    .orderBy(asc(notifications.createdAt))
+    .limit(limit);
+}
+
+export async function markNotificationDeliveriesStarted(db: Pick<Db, 'update'>, notificationIds: string[], at: Date): Promise<void> {
+  if (notificationIds.length === 0) return;
+  await db.update(notifications).set({ deliveryStartedAt: at }).where(and(inArray(notifications.id, notificationIds), isNull(notifications.deliveryStartedAt)));
 }

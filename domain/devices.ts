@@ -60,8 +60,9 @@ export function activityNeedsDeadline(type: DeviceActivityType): boolean {
   return type === 'ASSIGN_DEVICES_WITH_MDM_MIGRATION_DEADLINE' || type === 'UPDATE_MDM_MIGRATION_DEADLINE';
 }
 
-export type DeviceActivityStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
-export type DeviceActivitySubStatus = 'SUBMITTED' | 'IN_PROGRESS' | 'COMPLETED_WITH_SUCCESS' | 'COMPLETED_WITH_FAILURES' | 'FAILED';
+/** Apple's statuses: STOPPED when an operator stopped (terminated or cancelled) the activity's workflow. */
+export type DeviceActivityStatus = 'IN_PROGRESS' | 'COMPLETED' | 'STOPPED' | 'FAILED';
+export type DeviceActivitySubStatus = 'SUBMITTED' | 'IN_PROGRESS' | 'COMPLETED_WITH_SUCCESS' | 'COMPLETED_WITH_FAILURES' | 'STOPPED' | 'FAILED';
 
 /** Per-device result of an activity page (the CSV's `result` column). */
 export type DeviceResult = 'SUCCESS' | 'NOT_FOUND' | 'FAILED';

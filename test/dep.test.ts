@@ -109,6 +109,16 @@ describe('GET /dep/session and /dep/account as an MDM vendor', () => {
     for (const url of v3.json.urls as Array<Record<string, unknown>>) {
       expect(Object.keys(url).sort()).toEqual(['http_method', 'limit', 'uri']);
     }
+    // Assigning a profile is PUT (and POST), removing it DELETE; every announced method is served:
+    // an empty body is the caller's mistake (400), never Apple's "not allowed" (403) or an unknown path (404).
+    expect(v3.json.urls).toContainEqual({ uri: '/profile/devices', http_method: ['PUT', 'POST', 'DELETE'], limit: { default: 1000, maximum: 1000 } });
+    for (const url of v3.json.urls as Array<{ uri: string; http_method: string[] }>) {
+      if (url.uri === '/session') continue;
+      for (const method of url.http_method) {
+        const res = await apiClient(stack.apiUrl)(method, `/dep${url.uri}`, { key: null, headers: { 'x-adm-auth-session': token } });
+        expect([200, 400], `${method} ${url.uri}: ${res.status} ${res.body.toString()}`).toContain(res.status);
+      }
+    }
 
     for (const version of [undefined, '2']) {
       const older = await getAccount(stack.apiUrl, token, version);

@@ -4,5 +4,6 @@ export { accountEventWorkflow } from './account-event';
 export { deliverNotificationWorkflow } from './deliver-notification';
 export { reconcileAccountEventsWorkflow } from './account-event-reconciler';
 export { reconcileHandoffsWorkflow } from './handoff-reconciler';
+export { reconcileNotificationDeliveriesWorkflow } from './notification-delivery-reconciler';
 export { retentionWorkflow } from './retention';
 export { deviceActivityWorkflow } from './device-activity';

@@ -12,16 +12,19 @@ interface DepUrl {
 }
 
 /**
- * The endpoints announced to protocol version 3 clients, shaped like Apple's account response.
+ * The endpoints announced to protocol version 3 clients, shaped like Apple's account response, with
+ * the methods this service answers on each: assigning a profile is `PUT /profile/devices` (Apple's
+ * original method, the one nanodep's godep sends) and `POST` (Apple's current documentation),
+ * removing it `DELETE`.
  */
-const DEP_URLS: DepUrl[] = [
+export const DEP_URLS: DepUrl[] = [
   { uri: '/session', http_method: ['GET'], limit: { default: 1, maximum: 1 } },
   { uri: '/account', http_method: ['GET'], limit: { default: 1, maximum: 1 } },
   { uri: '/server/devices', http_method: ['POST'], limit: { default: 100, maximum: 1000 } },
   { uri: '/devices/sync', http_method: ['POST'], limit: { default: 100, maximum: 1000 } },
   { uri: '/devices', http_method: ['POST'], limit: { default: 1000, maximum: 1000 } },
   { uri: '/profile', http_method: ['GET', 'POST'], limit: { default: 1, maximum: 1 } },
-  { uri: '/profile/devices', http_method: ['POST', 'DELETE'], limit: { default: 1000, maximum: 1000 } },
+  { uri: '/profile/devices', http_method: ['PUT', 'POST', 'DELETE'], limit: { default: 1000, maximum: 1000 } },
 ];
 
 /**

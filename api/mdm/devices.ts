@@ -1,9 +1,10 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import { eq } from 'drizzle-orm';
-import { recordDeviceNotification } from '../../db/device-activities';
 import { disownServiceDevices, fetchServiceDevices, findServiceDevices, latestFeedSeq, readServiceFeed } from '../../db/devices';
+import { markNotificationDeliveriesStarted } from '../../db/notifications';
 import { links } from '../../db/schema';
 import { DeviceCursorCodec, type CursorPosition } from '../../domain/device-cursor';
+import { apiRouter } from '../router';
 import type { MdmDeps } from './deps';
 import { depDeviceJson } from './device-json';
 import { DEP_ACCESS_DENIED, DepError } from './errors';
@@ -48,7 +49,7 @@ export function mdmDevicesRouter(deps: MdmDeps): Router {
   const options = deps.devices;
   const cursorNow = options.cursorClock ?? deps.now;
   const cursors = new DeviceCursorCodec(deps.secretBox.deriveKey('device-cursor'));
-  const router = Router();
+  const router = apiRouter();
 
   function sendPage(res: Response, page: { cursor: CursorPosition; devices: Array<Record<string, unknown>>; more: boolean; at: Date }): void {
     res.status(200).setHeader('Cache-Control', 'no-store').json({
@@ -136,25 +137,21 @@ export function mdmDevicesRouter(deps: MdmDeps): Router {
     // Release Devices is the link's flag: without it the service may not disown (Apple: 403 ACCESS_DENIED).
     const [flags] = await db.select({ allowReleaseDevices: links.allowReleaseDevices }).from(links).where(eq(links.id, link.linkId));
     if (!flags?.allowReleaseDevices) throw new DepError(403, DEP_ACCESS_DENIED);
-    const at = deps.now();
-    const devices = await disownServiceDevices(db, { orgId: link.orgId, linkId: link.linkId, serials, now: at });
-    const released = Object.entries(devices).filter(([, s]) => s === 'SUCCESS').map(([serial]) => serial);
+    const { devices, notificationId } = await disownServiceDevices(db, { orgId: link.orgId, linkId: link.linkId, serials, now: deps.now() });
+    // Administrators are told through the notification workflow (retried by Temporal). The notification
+    // was recorded with the disown; if its workflow cannot be started now, the reconciler starts it.
+    if (notificationId) await startDisownNotification(notificationId, link.serverName, link.linkId);
     res.status(200).setHeader('Cache-Control', 'no-store').json({ devices });
-    if (released.length === 0) return;
-    // Administrators are told (webhooks, email) after the answer: a failure here undoes nothing done.
-    try {
-      const notificationId = await recordDeviceNotification(db, {
-        orgId: link.orgId,
-        linkId: link.linkId,
-        kind: 'DEVICES_DISOWNED',
-        dedupeKey: `disown:${link.linkId}:${at.getTime()}:${released[0]}`,
-        payload: { count: released.length, serialNumbers: released.slice(0, 100), disownedDateTime: at.toISOString() },
-      });
-      await deps.commands.deliverNotification(notificationId, `Devices disowned by ${link.serverName}`);
-    } catch (err) {
-      deps.logger.warn({ linkId: link.linkId, err: { message: err instanceof Error ? err.message : String(err) } }, 'could not notify administrators of disowned devices');
-    }
   });
+
+  async function startDisownNotification(notificationId: string, serverName: string, linkId: string): Promise<void> {
+    try {
+      await deps.commands.deliverNotification(notificationId, `Devices disowned by ${serverName}`);
+      await markNotificationDeliveriesStarted(db, [notificationId], deps.now());
+    } catch (err) {
+      deps.logger.warn({ linkId, notificationId, err: { message: err instanceof Error ? err.message : String(err) } }, 'disown notification not started; the reconciler will start it');
+    }
+  }
 
   return router;
 }

@@ -1,6 +1,7 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import { defineProfile, findProfile, setServiceProfile } from '../../db/devices';
 import { isUuid } from '../../domain/ids';
+import { apiRouter } from '../router';
 import type { MdmDeps } from './deps';
 import { DepError } from './errors';
 import { depBodyObject, requiredSerials, serialList } from './serials';
@@ -23,7 +24,7 @@ function profileUuidOf(value: unknown): string {
  */
 export function mdmProfilesRouter(deps: MdmDeps): Router {
   const { db } = deps;
-  const router = Router();
+  const router = apiRouter();
 
   router.post('/profile', async (req: Request, res: Response) => {
     if (Buffer.isBuffer(req.body) && req.body.length > MAX_PROFILE_BYTES) throw new DepError(400, 'MALFORMED_REQUEST_BODY');

@@ -137,8 +137,18 @@ export const notifications = pgTable(
     dedupeKey: text('dedupe_key').notNull(),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull().default({}),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /**
+     * When its delivery workflow was started. A workflow that records a notification starts the
+     * delivery itself (the default, now); one recorded by the API (a disown) is null until the API,
+     * or else the reconciler, has started it, so a delivery is never lost to a failed start.
+     */
+    deliveryStartedAt: timestamp('delivery_started_at', { withTimezone: true }).defaultNow(),
   },
-  (t) => [uniqueIndex('notifications_dedupe').on(t.dedupeKey), index('notifications_org_created').on(t.orgId, t.createdAt)],
+  (t) => [
+    uniqueIndex('notifications_dedupe').on(t.dedupeKey),
+    index('notifications_org_created').on(t.orgId, t.createdAt),
+    index('notifications_delivery_unstarted').on(t.createdAt).where(sql`${t.deliveryStartedAt} is null`),
+  ],
 );
 
 /** A marker row the health check and restart tests can read back. */

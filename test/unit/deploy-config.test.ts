@@ -23,4 +23,16 @@ describe('deployment configuration', () => {
     if (process.env.UPDATE_DEPLOY_CONFIG) fs.writeFileSync(COMMITTED, expected);
     expect(fs.readFileSync(COMMITTED, 'utf8')).toBe(expected);
   });
+
+  it('the image exposes both listeners the api process opens, and compose publishes both', () => {
+    const dockerfile = fs.readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+    const exposed = dockerfile.split('\n').filter((l) => l.startsWith('EXPOSE ')).flatMap((l) => l.slice(7).trim().split(/\s+/));
+    expect(exposed.sort()).toEqual(['3000', '3001']);
+    const compose = fs.readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8');
+    expect(compose).toMatch(/^\s+PORT: 3000$/m);
+    expect(compose).toMatch(/^\s+DEP_PORT: 3001$/m);
+    // The load balancer publishes the admin API and the DEP origin (on loopback only).
+    expect(compose).toContain('"127.0.0.1:3000:8080"');
+    expect(compose).toContain('"127.0.0.1:3001:8081"');
+  });
 });

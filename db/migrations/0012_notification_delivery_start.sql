@@ -1,0 +1,2 @@
+ALTER TABLE "notifications" ADD COLUMN "delivery_started_at" timestamp with time zone DEFAULT now();--> statement-breakpoint
+CREATE INDEX "notifications_delivery_unstarted" ON "notifications" USING btree ("created_at") WHERE "notifications"."delivery_started_at" is null;
