@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { Db } from '../db/client';
 import { addDevices, findOrgDevice, listOrgDevices, type NewDevice } from '../db/devices';
 import { findLinkView } from '../db/link-views';
-import { MAX_DEVICES_PER_REQUEST, PRODUCT_FAMILIES, PURCHASE_SOURCE_TYPES, SERIAL_RULE, isSerialNumber } from '../domain/devices';
+import { MAX_DEVICES_PER_REQUEST, PRODUCT_FAMILIES, isSerialNumber } from '../domain/devices';
+import { readNewDevice } from '../domain/new-device';
 import { isUuid } from '../domain/ids';
 import { principalOf, requirePermission } from './auth';
 import { jsonBody } from './body';
@@ -24,22 +25,6 @@ export interface OrgDevicesDeps {
 /** 1,000 devices of a few hundred bytes each fit; anything larger is refused as 413 before parsing. */
 export const MAX_DEVICE_BODY_BYTES = 2 * 1024 * 1024;
 
-const text = (max: number) => z.string().trim().max(max).refine((v) => !/\p{Cc}/u.test(v), 'must not contain control characters');
-const deviceAttributes = z
-  .object({
-    serialNumber: z.string({ error: 'serialNumber is required' }),
-    deviceModel: text(100).pipe(z.string().min(1, 'deviceModel must not be empty')),
-    productFamily: z.enum(PRODUCT_FAMILIES, { error: `productFamily must be one of ${PRODUCT_FAMILIES.join(', ')}` }),
-    os: text(20).optional(),
-    color: text(50).optional(),
-    deviceCapacity: text(50).optional(),
-    orderNumber: text(100).optional(),
-    purchaseSourceType: z.enum(PURCHASE_SOURCE_TYPES).optional(),
-    description: text(200).optional(),
-    assetTag: text(100).optional(),
-  })
-  .strict();
-
 /** `{ data: [ { type: "orgDevices", attributes: {…} } ] }`: every rule checked before anything is stored. */
 function readNewDevices(req: Request): NewDevice[] {
   if (!req.is(['application/json', 'application/vnd.api+json'])) throw problem('BAD_REQUEST', 'Send a JSON body with Content-Type: application/json.');
@@ -54,17 +39,15 @@ function readNewDevices(req: Request): NewDevice[] {
     const entry = item as { type?: unknown; attributes?: unknown } | null;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw problem('BAD_REQUEST', `data[${i}] must be an object.`);
     if (entry.type !== undefined && entry.type !== 'orgDevices') throw problem('BAD_REQUEST', `data[${i}].type must be "orgDevices".`);
-    const parsed = deviceAttributes.safeParse(entry.attributes ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const what = issue?.code === 'unrecognized_keys' ? `unknown attribute(s) ${issue.keys.join(', ')}` : issue?.message ?? 'invalid';
-      throw problem('BAD_REQUEST', `data[${i}].attributes${issue?.path.length ? `.${issue.path.join('.')}` : ''}: ${what}.`);
+    const verdict = readNewDevice(entry.attributes ?? {});
+    if (!verdict.ok) {
+      if (verdict.code === 'SERIAL_NUMBER_INVALID') throw problem('SERIAL_NUMBER_INVALID', `data[${i}]: ${verdict.rule}.`);
+      throw problem('BAD_REQUEST', `data[${i}].attributes${verdict.attribute ? `.${verdict.attribute}` : ''}: ${verdict.rule}.`);
     }
-    const serialNumber = parsed.data.serialNumber.trim().toUpperCase();
-    if (!isSerialNumber(serialNumber)) throw problem('SERIAL_NUMBER_INVALID', `data[${i}]: "${parsed.data.serialNumber.slice(0, 40)}" is not a serial number (${SERIAL_RULE}).`);
+    const { serialNumber } = verdict.device;
     if (seen.has(serialNumber)) throw problem('DUPLICATE_DEVICE', `data[${i}]: serial number ${serialNumber} appears more than once in the request.`);
     seen.add(serialNumber);
-    return { ...parsed.data, serialNumber };
+    return verdict.device;
   });
 }
 

@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { recordAudit } from '../db/audit';
-import { openDatabase, type Database } from '../db/client';
 import { EmbeddedDatabaseLockedError } from '../db/embedded-lock';
 import { createOrganizationWithAdmin } from '../db/identity';
 import { revokeApiKeyByPrefix } from '../db/users';
 import { publishTerms, TermsVersionTaken } from '../db/terms';
 import { isEmailAddress } from '../domain/email';
-import { ConfigError, loadConfig } from '../runtime/config';
+import { ConfigError } from '../runtime/config';
+import { InputError, UsageError, required, say, withDatabase } from './common';
+import { generateDevicesCommand } from './generate-devices';
+import { importDevicesCommand } from './import-devices';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -25,28 +27,23 @@ Commands:
       403 T_C_NOT_SIGNED until one of its Administrators accepts them
       (console, or POST /v1/terms/{id}/acceptance).
 
+  import-devices <file.csv> [--organization <id>]
+      Adds the devices of a CSV file. Its first line names the columns, orgDevices attributes:
+      serialNumber, deviceModel and productFamily are required; os, color, deviceCapacity,
+      orderNumber, purchaseSourceType, description and assetTag are optional (an empty cell is
+      not given). The whole file is checked first: if any line breaks a rule (each is listed with
+      its line number) or names a serial number already held, nothing is imported. Then devices
+      are added in batches of 1,000, each all or nothing, like POST /v1/orgDevices, with default
+      assignment. Progress ("imported 3000/10000") goes to stderr.
+
+  generate-devices --count <n> [--organization <id>]
+      Adds <n> realistic demo devices (Apple-style serial numbers, real model names, colors and
+      capacities per product family), with default assignment. Progress goes to stderr.
+
+  --organization may be left out when the database holds one organization.
+
 The database is DATABASE_URL when set, otherwise the embedded PGlite database in DATA_DIR (./data).
 `;
-
-class UsageError extends Error {}
-
-const say = (line: string) => process.stdout.write(`${line}\n`);
-
-function required(values: Record<string, string | boolean | undefined>, name: string): string {
-  const value = values[name];
-  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`--${name} is required.`);
-  return value.trim();
-}
-
-async function withDatabase<T>(run: (database: Database) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 1 });
-  try {
-    return await run(database);
-  } finally {
-    await database.close();
-  }
-}
 
 async function createOrganization(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -136,6 +133,12 @@ async function main(argv: string[]): Promise<number> {
       case 'publish-terms':
         await publishTermsCommand(rest);
         return 0;
+      case 'import-devices':
+        await importDevicesCommand(rest);
+        return 0;
+      case 'generate-devices':
+        await generateDevicesCommand(rest);
+        return 0;
       case undefined:
       case 'help':
       case '--help':
@@ -152,6 +155,10 @@ async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof EmbeddedDatabaseLockedError) {
       process.stderr.write(`${err.message}\nThe server is running on this DATA_DIR: stop it first, or do this through its API (e.g. POST /v1/users with an Administrator's key).\n`);
+      return 1;
+    }
+    if (err instanceof InputError) {
+      process.stderr.write(`${err.message}\n`);
       return 1;
     }
     if (err instanceof ConfigError) {

@@ -413,3 +413,13 @@ export async function unassignDevicesOfDeletedLink(tx: Runner, linkId: string, a
     .where(eq(devices.linkId, linkId));
   await tx.delete(defaultDeviceAssignments).where(eq(defaultDeviceAssignments.linkId, linkId));
 }
+
+/** Which of `serials` some organization already holds (serials are unique across all of them). */
+export async function existingSerials(db: Pick<Db, 'select'>, serials: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < serials.length; i += 1000) {
+    const rows = await db.select({ serialNumber: devices.serialNumber }).from(devices).where(inArray(devices.serialNumber, serials.slice(i, i + 1000)));
+    for (const r of rows) found.add(r.serialNumber);
+  }
+  return found;
+}

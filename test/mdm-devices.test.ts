@@ -118,6 +118,8 @@ describe('details, profiles and disown', () => {
     expect((await mine.dep('GET', `/profile?profile_uuid=${uuid}`)).json).toMatchObject({ profile_name: 'Lab', is_mdm_removable: false, profile_uuid: uuid });
     expect((await theirs.dep('GET', `/profile?profile_uuid=${uuid}`)).status).toBe(404);
     expect((await mine.dep('POST', '/profile', { url: 'https://x.test' })).body.toString()).toBe('CONFIG_NAME_REQUIRED');
+    const foreignProfile = await theirs.dep('PUT', '/profile/devices', { profile_uuid: uuid, devices: [theirs.serials[0]] });
+    expect(`${foreignProfile.status} ${foreignProfile.body.toString()}`).toBe('404 PROFILE_NOT_FOUND');
     const assigned = await mine.dep('PUT', '/profile/devices', { profile_uuid: uuid, devices: [mine.serials[0], theirs.serials[0]] });
     expect(assigned.json).toEqual({ profile_uuid: uuid, devices: { [mine.serials[0] as string]: 'SUCCESS', [theirs.serials[0] as string]: 'NOT_ACCESSIBLE' } });
     expect((await deviceAttributes(admin, mine.serials[0] as string)).attributes.profileStatus).toBe('assigned');

@@ -50,7 +50,8 @@ export function mdmProfilesRouter(deps: MdmDeps): Router {
     const profileUuid = profileUuidOf(body.profile_uuid);
     const serials = requiredSerials(body.devices);
     const link = depSessionOf(res).view;
-    if (!isUuid(profileUuid) || !(await findProfile(db, link.linkId, profileUuid))) throw new DepError(404, 'NOT_FOUND');
+    // Apple answers an unknown (or another server's) profile here with 404 PROFILE_NOT_FOUND, as MDMs log it.
+    if (!isUuid(profileUuid) || !(await findProfile(db, link.linkId, profileUuid))) throw new DepError(404, 'PROFILE_NOT_FOUND');
     const devices = await setServiceProfile(db, { linkId: link.linkId, profileUuid, serials, now: deps.now() });
     res.status(200).setHeader('Cache-Control', 'no-store').json({ profile_uuid: profileUuid, devices });
   }

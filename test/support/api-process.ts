@@ -28,6 +28,11 @@ export class ApiProcess {
     }
   }
 
+  /** What the running process has written (stdout and stderr), e.g. to find the cause of a 500. */
+  logs(): string {
+    return this.output();
+  }
+
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     return endProcess(this.child, signal);
   }

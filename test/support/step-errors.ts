@@ -10,7 +10,8 @@ export interface StepCounts {
   requests: number;
   status5xx: Record<string, number>;
   networkErrors: number;
-  completed: number;
+  /** Units of work finished in the step, per kind (onboardings, device activities …). */
+  completed: Record<string, number>;
 }
 
 export class StepErrors {
@@ -23,7 +24,7 @@ export class StepErrors {
   }
 
   private open(step: string): StepCounts {
-    const counts: StepCounts = { step, seconds: 0, requests: 0, status5xx: {}, networkErrors: 0, completed: 0 };
+    const counts: StepCounts = { step, seconds: 0, requests: 0, status5xx: {}, networkErrors: 0, completed: {} };
     this.steps.push(counts);
     this.started = Date.now();
     return counts;
@@ -53,16 +54,23 @@ export class StepErrors {
     }
   }
 
-  completedOne(): void {
-    this.current.completed++;
+  completedOne(kind = 'onboardings'): void {
+    this.current.completed[kind] = (this.current.completed[kind] ?? 0) + 1;
   }
 
   table(): string {
+    const kinds = [...new Set(this.steps.flatMap((s) => Object.keys(s.completed)))];
     const rows = this.steps.map((s) => {
       const fiveXx = Object.entries(s.status5xx).map(([status, n]) => `${n}×${status}`).join(' ') || '0';
       const visible = Object.values(s.status5xx).reduce((a, b) => a + b, 0) + s.networkErrors;
-      return `| ${s.step} | ${s.seconds.toFixed(1)} | ${s.requests} | ${fiveXx} | ${s.networkErrors} | ${visible} | ${s.completed} |`;
+      return `| ${s.step} | ${s.seconds.toFixed(1)} | ${s.requests} | ${fiveXx} | ${s.networkErrors} | ${visible} | ${kinds.map((k) => s.completed[k] ?? 0).join(' | ')} |`;
     });
-    return ['| step | seconds | requests | 5xx answers | network errors | client-visible errors | onboardings completed |', '|---|---|---|---|---|---|---|', ...rows].join('\n');
+    const header = `| step | seconds | requests | 5xx answers | network errors | client-visible errors | ${kinds.map((k) => `${k} completed`).join(' | ')} |`;
+    return [header, `|${'---|'.repeat(6 + kinds.length)}`, ...rows].join('\n');
+  }
+
+  /** Answers with this status over all steps. */
+  count(status: number): number {
+    return this.steps.reduce((sum, s) => sum + (s.status5xx[status] ?? 0), 0);
   }
 }
