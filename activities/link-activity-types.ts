@@ -1,3 +1,4 @@
+import type { NotificationKind } from '../domain/notification-event';
 import type { LinkState, ReplacementReason, ServerType } from '../workflows/link-types';
 
 /** Every activity gets an operationId from the workflow: a retry reuses it, so nothing is written twice. */
@@ -37,12 +38,7 @@ export interface TransitionInput extends Operation {
   replacementReason: ReplacementReason | null;
 }
 
-export type NotificationKind =
-  | 'RENEWAL_REMINDER'
-  | 'INSTALL_REMINDER'
-  | 'TOKEN_EXPIRED'
-  | 'TOKEN_INSTALLED'
-  | 'REPLACEMENT_REQUIRED';
+export type { NotificationKind };
 
 export interface NotifyInput extends Operation {
   tokenId: string | null;

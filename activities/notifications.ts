@@ -10,13 +10,15 @@ import { BUILT_IN_ROLES } from '../domain/permissions';
 import type { SecretBox } from '../domain/secret-box';
 import { EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, signatureHeader } from '../domain/webhook-signature';
 import type { DeliveryRetryPolicy, NotificationActivities } from './notification-activity-types';
-import { AddressNotAllowedError, postWebhook } from './webhook-post';
+import { AddressNotAllowedError, deliveryErrorText, postWebhook, publicDeliveryError } from './webhook-post';
 
 /** How notifications leave the service (runtime/config.ts reads it from the environment). */
 export interface NotificationDeliveryConfig {
   retry: DeliveryRetryPolicy;
   webhookTimeoutMs: number;
+  /** WEBHOOK_ALLOW_PRIVATE_NETWORKS and WEBHOOK_ALLOW_HTTP, checked again at each delivery. */
   allowPrivateNetworks: boolean;
+  allowHttp: boolean;
   /** Email through SMTP when set: `smtp://user:pass@host:587` (or smtps://), and the From address. */
   smtp?: { url: string; from: string } | undefined;
 }
@@ -26,6 +28,7 @@ export const DEFAULT_DELIVERY_CONFIG: NotificationDeliveryConfig = {
   retry: { initialIntervalMs: 30_000, maximumIntervalMs: 3_600_000, backoffCoefficient: 2, maximumAttempts: 10 },
   webhookTimeoutMs: 10_000,
   allowPrivateNetworks: false,
+  allowHttp: false,
   smtp: undefined,
 };
 
@@ -78,7 +81,14 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
       const endpoints = await db
         .select({ id: webhookEndpoints.id })
         .from(webhookEndpoints)
-        .where(and(eq(webhookEndpoints.orgId, notification.orgId), isNull(webhookEndpoints.deletedAt)));
+        .where(
+          and(
+            eq(webhookEndpoints.orgId, notification.orgId),
+            isNull(webhookEndpoints.deletedAt),
+            // The endpoint's event filter: every kind ('*') or this one.
+            sql`('*' = any(${webhookEndpoints.events}) or ${notification.kind} = any(${webhookEndpoints.events}))`,
+          ),
+        );
       if (endpoints.length) {
         await db
           .insert(webhookDeliveries)
@@ -119,7 +129,13 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
       }
 
       const body = JSON.stringify(notificationEvent(notification));
-      const timestamp = Math.floor(now().getTime() / 1000);
+      const at0 = now();
+      const timestamp = Math.floor(at0.getTime() / 1000);
+      // During a rotation's overlap window both secrets sign, the new one first.
+      const secrets = [secretBox.open(endpoint.secretEnc)];
+      if (endpoint.previousSecretEnc && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > at0) {
+        secrets.push(secretBox.open(endpoint.previousSecretEnc));
+      }
       const started = Date.now();
       let statusCode: number | null = null;
       let error: string | null = null;
@@ -130,10 +146,11 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
           body,
           timeoutMs: config.webhookTimeoutMs,
           allowPrivateNetworks: config.allowPrivateNetworks,
+          allowHttp: config.allowHttp,
           headers: {
             'content-type': 'application/json',
             'user-agent': 'dms-link-webhooks/1',
-            [SIGNATURE_HEADER]: signatureHeader(secretBox.open(endpoint.secretEnc), timestamp, body),
+            [SIGNATURE_HEADER]: signatureHeader(secrets, timestamp, body),
             [EVENT_ID_HEADER]: notification.id,
             [EVENT_TYPE_HEADER]: notification.kind,
           },
@@ -141,7 +158,8 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
         if (statusCode < 200 || statusCode > 299) error = `HTTP ${statusCode}`;
       } catch (err) {
         permanent = err instanceof AddressNotAllowedError;
-        error = err instanceof Error ? err.message : String(err);
+        // Fixed words only: the log is read by dms.view and must not say what a name resolves to.
+        error = deliveryErrorText(err);
       }
       const delivered = error === null;
       const at = now();
@@ -169,7 +187,7 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
     async markWebhookDeliveryFailed({ deliveryId, error }) {
       await db
         .update(webhookDeliveries)
-        .set({ status: 'FAILED', lastError: sql`coalesce(${webhookDeliveries.lastError}, ${error})`, updatedAt: now() })
+        .set({ status: 'FAILED', lastError: sql`coalesce(${webhookDeliveries.lastError}, ${publicDeliveryError(error)})`, updatedAt: now() })
         .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.status, 'PENDING')));
     },
 

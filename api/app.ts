@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Database } from '../db/client';
 import type { SecretBox } from '../domain/secret-box';
+import type { WebhookUrlPolicy } from '../domain/webhook-url';
 import type { Logger } from '../runtime/logger';
 import { privateApiHeaders } from './http-hardening';
 import { authenticate, DEFAULT_AUTH_THROTTLE, type AuthThrottle } from './auth';
@@ -59,6 +60,8 @@ export interface AppDeps {
   durations?: LifecycleDurations;
   /** MDM-facing fetch/sync: the cursor age limit (default 7 days; tests shorten it). */
   mdmDevices?: Partial<MdmDevicesOptions>;
+  /** Which webhook URLs are accepted (default: https and public addresses only). */
+  webhookUrlPolicy?: WebhookUrlPolicy;
 }
 
 /** The admin Express app: health, metrics, the admin API under /v1, the console, and the /dep alias of the MDM-facing service. */
@@ -88,6 +91,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(authenticate(database.db, throttle, now, accounts.timeouts));
   v1.use(auditForbidden(database.db, logger, throttle));
   mountAccountRoutes(v1, deps, accounts);
+  const nowDep = deps.now ? { now: deps.now } : {};
   v1.use(
     '/mdmServers',
     mdmServersRouter({
@@ -99,15 +103,17 @@ export function createApp(deps: AppDeps): Express {
       ...(deps.idempotencyKeyTtlMs !== undefined ? { idempotencyKeyTtlMs: deps.idempotencyKeyTtlMs } : {}),
     }),
   );
-  v1.use('/users', usersRouter({ db: database.db, commands: deps.commands, logger }));
-  v1.use('/roles', rolesRouter({ db: database.db }));
+  v1.use('/users', usersRouter({ db: database.db, commands: deps.commands, logger, cursors }));
+  v1.use('/roles', rolesRouter({ db: database.db, cursors }));
   v1.use('/auditEvents', auditEventsRouter({ db: database.db, cursors }));
   v1.use('/notifications', notificationsRouter({ db: database.db, cursors }));
   v1.use('/sentNotifications', sentNotificationsRouter({ db: database.db, cursors }));
-  v1.use('/webhooks', webhooksRouter({ db: database.db, secretBox: deps.secretBox, cursors }));
+  v1.use(
+    '/webhooks',
+    webhooksRouter({ db: database.db, secretBox: deps.secretBox, cursors, ...(deps.webhookUrlPolicy ? { urlPolicy: deps.webhookUrlPolicy } : {}), ...nowDep }),
+  );
   v1.use('/me', meRouter({ db: database.db }));
   v1.use('/terms', termsRouter({ db: database.db }));
-  const nowDep = deps.now ? { now: deps.now } : {};
   v1.use('/mdmServers', mdmServerDevicesRouter({ db: database.db, cursors }));
   v1.use('/orgDevices', orgDevicesRouter({ db: database.db, cursors, ...nowDep }));
   v1.use('/orgDeviceActivities', orgDeviceActivitiesRouter({ db: database.db, commands: deps.commands, cursors, ...nowDep }));

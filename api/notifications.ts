@@ -2,9 +2,8 @@ import type { Request, Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/client';
 import { deliveriesOfNotification, findNotification, listNotifications, type NotificationQuery, type NotificationRow } from '../db/notifications';
-import type { NotificationKind } from '../activities/link-activity-types';
 import { isUuid } from '../domain/ids';
-import { notificationEvent } from '../domain/notification-event';
+import { NOTIFICATION_KINDS, notificationEvent } from '../domain/notification-event';
 import { principalOf, requirePermission } from './auth';
 import { problem } from './problem';
 import { listPaging, type Cursors } from './paging';
@@ -12,7 +11,7 @@ import { cursorParam, dateTimeParam, readQuery, uuidParam } from './query';
 import { deliveryResource } from './webhooks';
 import { apiRouter } from './router';
 
-const KINDS: readonly NotificationKind[] = ['RENEWAL_REMINDER', 'INSTALL_REMINDER', 'TOKEN_EXPIRED', 'TOKEN_INSTALLED', 'REPLACEMENT_REQUIRED'];
+const KINDS = NOTIFICATION_KINDS;
 
 /** The same fields a webhook receives (README "Notifications, webhooks and metrics"). */
 function notificationResource(row: NotificationRow) {

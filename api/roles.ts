@@ -2,13 +2,14 @@ import { type Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/client';
 import { createRole, deleteRole, findCustomRole, listCustomRoles, updateRole, type RoleRow } from '../db/users';
-import { isUuid } from '../domain/ids';
 import { BUILT_IN_ROLES, isBuiltInRole, isPermission } from '../domain/permissions';
 import { assertCustomRole, assertMayGrant, assertNotOwnRole } from '../domain/privileges';
 import { principalOf, requirePermission } from './auth';
 import { readAttributes, jsonBody } from './body';
 import { displayName } from './fields';
+import { listPaging, type Cursors, type PagePosition } from './paging';
 import { problem } from './problem';
+import { cursorParam, readQuery } from './query';
 import { apiRouter } from './router';
 
 function builtInRoleResource(name: string, permissions: readonly string[]) {
@@ -28,24 +29,50 @@ function customRoleResource(role: RoleRow) {
  * `/v1/roles`: the built-in roles (their id is their name) and the organization's custom roles, made
  * of permissions. A user's `role` is a built-in role's name or a custom role's id.
  */
-export function rolesRouter(deps: { db: Db }): Router {
+/**
+ * Where a page ends among the built-in roles: their index in a cursor's key. Their names are not
+ * UUIDs, so the cursor's id is this fixed one.
+ */
+const BUILT_IN_KEY = 'builtIn:';
+const BUILT_IN_POSITION_ID = '00000000-0000-4000-8000-000000000000';
+
+export function rolesRouter(deps: { db: Db; cursors: Cursors }): Router {
   const { db } = deps;
   const router = apiRouter();
   const json = jsonBody('64kb');
   const manage = requirePermission('users.manage');
 
+  /** Built-in roles first, in their fixed order, then custom roles oldest first; cursor paging over both. */
   router.get('/', manage, async (req, res) => {
-    const custom = await listCustomRoles(db, principalOf(req).orgId);
-    res.json({
-      data: [...Object.entries(BUILT_IN_ROLES).map(([name, permissions]) => builtInRoleResource(name, permissions)), ...custom.map(customRoleResource)],
-      links: { self: req.originalUrl },
-    });
+    const orgId = principalOf(req).orgId;
+    const q = readQuery(req, { limit: z.coerce.number().int().min(1).max(200).default(100), cursor: cursorParam.optional() });
+    const paging = listPaging(deps.cursors, 'roles', orgId, req);
+    const after = paging.after;
+    const builtIns = Object.entries(BUILT_IN_ROLES);
+    const inBuiltIns = after?.key.startsWith(BUILT_IN_KEY) ?? false;
+    const start = !after ? 0 : inBuiltIns ? Number(after.key.slice(BUILT_IN_KEY.length)) + 1 : builtIns.length;
+    const data: Array<ReturnType<typeof builtInRoleResource> | ReturnType<typeof customRoleResource>> = builtIns
+      .slice(start, start + q.limit)
+      .map(([name, permissions]) => builtInRoleResource(name, permissions));
+    const room = q.limit - data.length;
+    let next: PagePosition | undefined;
+    if (room === 0) {
+      const lastIndex = start + data.length - 1;
+      const more = lastIndex + 1 < builtIns.length || (await listCustomRoles(db, orgId, { limit: 1 })).rows.length > 0;
+      next = more ? { key: `${BUILT_IN_KEY}${lastIndex}`, id: BUILT_IN_POSITION_ID } : undefined;
+    } else {
+      const customAfter = after && !inBuiltIns ? { createdAt: after.key, id: after.id } : undefined;
+      const custom = await listCustomRoles(db, orgId, { limit: room, after: customAfter });
+      data.push(...custom.rows.map(customRoleResource));
+      next = custom.next && { key: custom.next.createdAt, id: custom.next.id };
+    }
+    res.json({ data, ...paging.answer(q.limit, next) });
   });
 
   router.get('/:id', manage, async (req, res) => {
     const id = typeof req.params.id === 'string' ? req.params.id : '';
     if (isBuiltInRole(id)) return void res.json({ data: builtInRoleResource(id, BUILT_IN_ROLES[id] ?? []) });
-    const role = isUuid(id) ? (await listCustomRoles(db, principalOf(req).orgId)).find((r) => r.id === id.toLowerCase()) : undefined;
+    const role = await findCustomRole(db, principalOf(req).orgId, id);
     if (!role) throw problem('NOT_FOUND', `No role with id "${id.slice(0, 64)}" exists in your organization.`);
     res.json({ data: customRoleResource(role) });
   });

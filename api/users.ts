@@ -25,11 +25,13 @@ import { readAttributes, jsonBody } from './body';
 import { displayName } from './fields';
 import type { LinkCommands } from './link-commands';
 import { problem } from './problem';
-import { readQuery } from './query';
+import { listPaging, type Cursors } from './paging';
+import { cursorParam, readQuery } from './query';
 import { apiRouter } from './router';
 
 export interface UsersDeps {
   db: Db;
+  cursors: Cursors;
   commands: Pick<LinkCommands, 'startAccountEvent'>;
   logger: Logger;
 }
@@ -167,8 +169,12 @@ export function usersRouter(deps: UsersDeps): Router {
 
   router.get('/:id/apiKeys', manage, async (req, res) => {
     const user = await userOf(req);
-    const keys = await listApiKeys(db, principalOf(req).orgId, user.id);
-    res.json({ data: keys.map(apiKeyResource), links: { self: req.originalUrl } });
+    const q = readQuery(req, { limit: z.coerce.number().int().min(1).max(200).default(50), cursor: cursorParam.optional() });
+    // Bound to the user too: the binding covers the organization and the query, the list name the user.
+    const paging = listPaging(deps.cursors, `apiKeys:${user.id}`, principalOf(req).orgId, req);
+    const after = paging.after && { createdAt: paging.after.key, id: paging.after.id };
+    const { rows, next } = await listApiKeys(db, principalOf(req).orgId, user.id, { limit: q.limit, after });
+    res.json({ data: rows.map(apiKeyResource), ...paging.answer(q.limit, next && { key: next.createdAt, id: next.id }) });
   });
 
   router.post('/:id/apiKeys', manage, async (req, res) => {

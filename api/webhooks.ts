@@ -1,14 +1,28 @@
 import { randomUUID } from 'node:crypto';
+import dns from 'node:dns';
 import { type Router, type Request } from 'express';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { publicDeliveryError } from '../activities/webhook-post';
 import { recordAudit } from '../db/audit';
 import type { Db } from '../db/client';
-import { countWebhooks, findWebhook, listDeliveries, listWebhooks, type DeliveryWithAttempts, type WebhookRow } from '../db/notifications';
+import {
+  countWebhooks,
+  findWebhook,
+  listDeliveries,
+  listWebhooks,
+  rotateWebhookSecret,
+  updateWebhook,
+  type DeliveryWithAttempts,
+  type WebhookRow,
+} from '../db/notifications';
 import { webhookEndpoints } from '../db/schema';
+import type { Principal } from '../db/identity';
 import { isUuid } from '../domain/ids';
+import { isNotificationKind, NOTIFICATION_KINDS } from '../domain/notification-event';
 import type { SecretBox } from '../domain/secret-box';
 import { generateWebhookSecret } from '../domain/webhook-signature';
+import { checkWebhookUrl, redactedWebhookUrl, STRICT_WEBHOOK_URL_POLICY, type ResolveHost, type WebhookUrlPolicy } from '../domain/webhook-url';
 import { principalOf, requirePermission } from './auth';
 import { readAttributes, jsonBody } from './body';
 import { problem } from './problem';
@@ -22,32 +36,71 @@ export interface WebhooksDeps {
   cursors: Cursors;
   /** Endpoints per organization (each notification is sent to every one). */
   maxWebhooksPerOrganization?: number;
+  /** https only and public addresses only unless WEBHOOK_ALLOW_HTTP / WEBHOOK_ALLOW_PRIVATE_NETWORKS. */
+  urlPolicy?: WebhookUrlPolicy;
+  /** Every address of a host name (default: the system resolver, like delivery uses). */
+  resolveHost?: ResolveHost;
+  now?: () => Date;
 }
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
-/** The URL as the receiver's address: absolute http(s), no credentials (the signature authenticates). */
-function webhookUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw.trim());
-  } catch {
-    throw problem('WEBHOOK_URL_INVALID', 'url must be an absolute URL such as https://receiver.example.com/dms-link.');
+/** The system resolver, every address (getaddrinfo: /etc/hosts too, as delivery sees it). */
+const systemResolve: ResolveHost = async (host) => (await dns.promises.lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
+/** Longest overlap a rotation may ask for: a week is enough to redeploy any receiver. */
+const MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
+const DEFAULT_OVERLAP_SECONDS = 24 * 3600;
+const overlapAttribute = z
+  .number({ error: 'overlapSeconds must be a whole number of seconds' })
+  .int('overlapSeconds must be a whole number of seconds')
+  .min(0, 'overlapSeconds must be at least 0')
+  .max(MAX_OVERLAP_SECONDS, `overlapSeconds must be at most ${MAX_OVERLAP_SECONDS} (7 days)`)
+  .default(DEFAULT_OVERLAP_SECONDS);
+
+/**
+ * The event filter as stored: ["*"] (every kind, also kinds added later) or known kinds in their
+ * canonical order, each once. Refused with 422 naming the unknown name.
+ */
+function eventFilter(events: string[]): string[] {
+  if (events.includes('*')) {
+    if (events.some((e) => e !== '*')) throw problem('WEBHOOK_EVENT_UNKNOWN', 'events: "*" (every event) cannot be combined with event names.');
+    return ['*'];
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw problem('WEBHOOK_URL_INVALID', `url must use https or http, not ${url.protocol.replace(/:$/, '')}.`);
-  if (url.username || url.password) {
-    throw problem('WEBHOOK_URL_INVALID', 'url must not carry credentials; receivers authenticate deliveries by their X-Signature.');
+  const unknown = events.find((e) => !isNotificationKind(e));
+  if (unknown !== undefined) {
+    throw problem('WEBHOOK_EVENT_UNKNOWN', `events: "${unknown.slice(0, 64)}" is not an event; use "*" or any of ${NOTIFICATION_KINDS.join(', ')}.`);
   }
-  if (url.hash) throw problem('WEBHOOK_URL_INVALID', 'url must not have a fragment (#…).');
-  return url.toString();
+  return NOTIFICATION_KINDS.filter((k) => events.includes(k));
 }
 
-export function webhookResource(row: WebhookRow) {
+const eventsAttribute = z
+  .array(z.string().max(64), { error: 'events must be a list of event names, or ["*"]' })
+  .min(1, 'events must name at least one event, or "*" for every event')
+  .max(NOTIFICATION_KINDS.length + 1);
+
+/**
+ * One webhook as the caller may see it. Those who manage webhooks (dms.add) see the whole URL;
+ * readers see scheme://host[:port]/… (receivers put tokens in paths and queries). Never a secret:
+ * it is shown once, when created or rotated.
+ */
+export function webhookResource(row: WebhookRow, viewer: Pick<Principal, 'permissions'>, now: Date) {
+  const full = viewer.permissions.has('dms.add');
+  const overlapping = row.previousSecretExpiresAt !== null && row.previousSecretExpiresAt > now;
   return {
     type: 'webhooks',
     id: row.id,
-    // Never the secret: it is shown once, in the create response.
-    attributes: { url: row.url, description: row.description, createdDateTime: iso(row.createdAt) },
+    attributes: {
+      url: full ? row.url : redactedWebhookUrl(row.url),
+      origin: new URL(row.url).origin,
+      description: row.description,
+      events: row.events,
+      createdDateTime: iso(row.createdAt),
+      updatedDateTime: iso(row.updatedAt),
+      secretRotatedDateTime: iso(row.secretRotatedAt),
+      // While set, deliveries carry a signature with the previous secret too.
+      previousSecretExpiresDateTime: overlapping ? iso(row.previousSecretExpiresAt) : null,
+    },
     links: { self: `/v1/webhooks/${row.id}`, deliveries: `/v1/webhooks/${row.id}/deliveries` },
   };
 }
@@ -62,14 +115,15 @@ export function deliveryResource(row: DeliveryWithAttempts) {
       status: row.status,
       attempts: row.attempts,
       lastStatusCode: row.lastStatusCode,
-      lastError: row.lastError,
+      // Fixed words only ("connection refused", "HTTP 500"…), never an address (activities/webhook-post.ts).
+      lastError: publicDeliveryError(row.lastError),
       createdDateTime: iso(row.createdAt),
       updatedDateTime: iso(row.updatedAt),
       deliveredDateTime: iso(row.deliveredAt),
       attemptLog: row.attemptLog.map((a) => ({
         attempt: a.attempt,
         statusCode: a.statusCode,
-        error: a.error,
+        error: publicDeliveryError(a.error),
         durationMs: a.durationMs,
         attemptedDateTime: iso(a.attemptedAt),
       })),
@@ -78,14 +132,18 @@ export function deliveryResource(row: DeliveryWithAttempts) {
 }
 
 /**
- * `/v1/webhooks`: the organization's webhook endpoints (create, list, read, delete) and each one's
- * delivery record. Creating and deleting need `dms.add`, reading `dms.view`.
+ * `/v1/webhooks`: the organization's webhook endpoints (create, list, read, change, rotate the
+ * secret, delete) and each one's delivery record. Changing needs `dms.add`, reading `dms.view`.
  */
 export function webhooksRouter(deps: WebhooksDeps): Router {
   const { db, secretBox } = deps;
   const max = deps.maxWebhooksPerOrganization ?? 20;
+  const policy = deps.urlPolicy ?? STRICT_WEBHOOK_URL_POLICY;
+  const resolveHost = deps.resolveHost ?? systemResolve;
+  const now = deps.now ?? (() => new Date());
   const router = apiRouter();
   const json = jsonBody(64 * 1024);
+  const manage = requirePermission('dms.add');
 
   async function liveWebhook(req: Request): Promise<WebhookRow> {
     const param: unknown = req.params.id;
@@ -95,18 +153,24 @@ export function webhooksRouter(deps: WebhooksDeps): Router {
     return row;
   }
 
+  const audit = (tx: Parameters<typeof recordAudit>[0], principal: Principal, action: string, detail: Record<string, unknown>) =>
+    recordAudit(tx, { id: randomUUID(), orgId: principal.orgId, actorUserId: principal.userId, actor: 'user', action, linkId: null, outcome: 'SUCCESS', detail });
+
   router.get('/', requirePermission('dms.view'), async (req, res) => {
     const rows = await listWebhooks(db, principalOf(req).orgId);
-    res.json({ data: rows.map(webhookResource), links: { self: req.originalUrl } });
+    const at = now();
+    res.json({ data: rows.map((row) => webhookResource(row, principalOf(req), at)), links: { self: req.originalUrl } });
   });
 
-  router.post('/', requirePermission('dms.add'), json, async (req, res) => {
+  router.post('/', manage, json, async (req, res) => {
     const principal = principalOf(req);
     const attrs = readAttributes(req, 'webhooks', {
       url: z.string({ error: 'url is required' }).max(2048, 'url must be at most 2048 characters'),
       description: z.string().trim().max(200, 'description must be at most 200 characters').default(''),
+      events: eventsAttribute.default(['*']),
     });
-    const url = webhookUrl(attrs.url);
+    const events = eventFilter(attrs.events);
+    const url = await checkWebhookUrl(attrs.url, policy, resolveHost);
     const secret = generateWebhookSecret();
     const id = randomUUID();
     await db.transaction(async (tx) => {
@@ -120,20 +184,12 @@ export function webhooksRouter(deps: WebhooksDeps): Router {
         orgId: principal.orgId,
         url,
         description: attrs.description,
+        events,
         secretEnc: secretBox.seal(secret),
         createdBy: principal.userId,
       });
-      await recordAudit(tx, {
-        id: randomUUID(),
-        orgId: principal.orgId,
-        actorUserId: principal.userId,
-        actor: 'user',
-        action: 'webhook.create',
-        linkId: null,
-        outcome: 'SUCCESS',
-        // The origin only: some receivers put a token in the path or query.
-        detail: { webhookId: id, origin: new URL(url).origin },
-      });
+      // The origin only: some receivers put a token in the path or query.
+      await audit(tx, principal, 'webhook.create', { webhookId: id, origin: new URL(url).origin, events });
     });
     const row = await findWebhook(db, principal.orgId, id);
     if (!row) throw problem('NOT_FOUND', 'The webhook was deleted while it was being created.');
@@ -141,31 +197,77 @@ export function webhooksRouter(deps: WebhooksDeps): Router {
       .status(201)
       .location(`/v1/webhooks/${id}`)
       .setHeader('Cache-Control', 'no-store')
-      .json({ data: webhookResource(row), meta: { secret } });
+      .json({ data: webhookResource(row, principal, now()), meta: { secret } });
   });
 
   router.get('/:id', requirePermission('dms.view'), async (req, res) => {
-    res.json({ data: webhookResource(await liveWebhook(req)) });
+    res.json({ data: webhookResource(await liveWebhook(req), principalOf(req), now()) });
   });
 
-  router.delete('/:id', requirePermission('dms.add'), async (req, res) => {
+  router.patch('/:id', manage, json, async (req, res) => {
+    const principal = principalOf(req);
+    const row = await liveWebhook(req);
+    const attrs = readAttributes(req, 'webhooks', {
+      url: z.string().max(2048, 'url must be at most 2048 characters').optional(),
+      description: z.string().trim().max(200, 'description must be at most 200 characters').optional(),
+      events: eventsAttribute.optional(),
+    });
+    const events = attrs.events && eventFilter(attrs.events);
+    // A new URL obeys the same rules as at creation (scheme, resolution, blocked ranges).
+    const url = attrs.url === undefined ? undefined : await checkWebhookUrl(attrs.url, policy, resolveHost);
+    const updated = await db.transaction(async (tx) => {
+      const changed = await updateWebhook(tx, principal.orgId, row.id, { url, description: attrs.description, events }, now());
+      if (changed) {
+        await audit(tx, principal, 'webhook.update', {
+          webhookId: row.id,
+          origin: new URL(changed.url).origin,
+          changed: [url !== undefined && 'url', attrs.description !== undefined && 'description', events !== undefined && 'events'].filter(Boolean),
+          ...(events ? { events } : {}),
+        });
+      }
+      return changed;
+    });
+    if (!updated) throw problem('NOT_FOUND', `No webhook with id "${row.id}" exists in your organization.`);
+    res.json({ data: webhookResource(updated, principal, now()) });
+  });
+
+  /**
+   * A new signing secret, shown once. The old one keeps signing beside it for `overlapSeconds`
+   * (default a day, 0 to drop it at once), so receivers can switch without missing an event.
+   */
+  router.post('/:id/secretRotations', manage, json, async (req, res) => {
+    const principal = principalOf(req);
+    const row = await liveWebhook(req);
+    // The body is optional: no body (or {}) rotates with the default overlap.
+    const empty = req.body === undefined || (typeof req.body === 'object' && req.body !== null && Object.keys(req.body as object).length === 0);
+    const attrs = empty ? { overlapSeconds: DEFAULT_OVERLAP_SECONDS } : readAttributes(req, 'webhookSecretRotations', { overlapSeconds: overlapAttribute });
+    const secret = generateWebhookSecret();
+    const at = now();
+    const previousExpiresAt = new Date(at.getTime() + attrs.overlapSeconds * 1000);
+    const rotated = await db.transaction(async (tx) => {
+      const changed = await rotateWebhookSecret(tx, { orgId: principal.orgId, id: row.id, previousExpiresAt, at }, (current) => ({
+        secretEnc: secretBox.seal(secret),
+        previousSecretEnc: secretBox.seal(secretBox.open(current.secretEnc)),
+      }));
+      if (changed) await audit(tx, principal, 'webhook.rotateSecret', { webhookId: row.id, origin: new URL(changed.url).origin, overlapSeconds: attrs.overlapSeconds });
+      return changed;
+    });
+    if (!rotated) throw problem('NOT_FOUND', `No webhook with id "${row.id}" exists in your organization.`);
+    res
+      .status(201)
+      .setHeader('Cache-Control', 'no-store')
+      .json({ data: webhookResource(rotated, principal, now()), meta: { secret, previousSecretExpiresDateTime: previousExpiresAt.toISOString() } });
+  });
+
+  router.delete('/:id', manage, async (req, res) => {
     const principal = principalOf(req);
     const row = await liveWebhook(req);
     await db.transaction(async (tx) => {
       await tx
         .update(webhookEndpoints)
-        .set({ deletedAt: new Date() })
+        .set({ deletedAt: now() })
         .where(and(eq(webhookEndpoints.id, row.id), isNull(webhookEndpoints.deletedAt)));
-      await recordAudit(tx, {
-        id: randomUUID(),
-        orgId: principal.orgId,
-        actorUserId: principal.userId,
-        actor: 'user',
-        action: 'webhook.delete',
-        linkId: null,
-        outcome: 'SUCCESS',
-        detail: { webhookId: row.id, origin: new URL(row.url).origin },
-      });
+      await audit(tx, principal, 'webhook.delete', { webhookId: row.id, origin: new URL(row.url).origin });
     });
     res.status(204).end();
   });

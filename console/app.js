@@ -389,7 +389,7 @@ function roleOptions(roles, selected) {
 
 /** Users: list, add (the API key shown once), change role, record a password change or a departure. */
 async function usersView(created) {
-  const [users, roles] = await Promise.all([apiJson('GET', '/v1/users?limit=1000'), apiJson('GET', '/v1/roles')]).then((docs) => docs.map((d) => d.data));
+  const [users, roles] = await Promise.all([apiJson('GET', '/v1/users?limit=1000'), apiJson('GET', '/v1/roles?limit=200')]).then((docs) => docs.map((d) => d.data));
   const err = errorBox('users-error');
   const status = h('p', { role: 'status' });
   const fail = (error) => { err.textContent = error.message; };
@@ -461,7 +461,7 @@ async function usersView(created) {
 }
 
 async function rolesView() {
-  const roles = (await apiJson('GET', '/v1/roles')).data;
+  const roles = (await apiJson('GET', '/v1/roles?limit=200')).data;
   const err = errorBox('roles-error');
   const name = h('input', { id: 'role-name', type: 'text', required: true, maxlength: 100 });
   const boxes = PERMISSIONS.map((p) => h('input', { type: 'checkbox', id: `perm-${p}`, value: p }));

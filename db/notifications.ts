@@ -123,6 +123,59 @@ export async function countWebhooks(db: Pick<Db, 'select'>, orgId: string): Prom
   return row?.n ?? 0;
 }
 
+export interface WebhookChange {
+  url?: string | undefined;
+  description?: string | undefined;
+  events?: string[] | undefined;
+}
+
+/** Changes a live endpoint's URL, description or event filter; undefined if it is gone. */
+export async function updateWebhook(db: Pick<Db, 'update'>, orgId: string, id: string, change: WebhookChange, at: Date): Promise<WebhookRow | undefined> {
+  const [row] = await db
+    .update(webhookEndpoints)
+    .set({
+      ...(change.url !== undefined ? { url: change.url } : {}),
+      ...(change.description !== undefined ? { description: change.description } : {}),
+      ...(change.events !== undefined ? { events: change.events } : {}),
+      updatedAt: at,
+    })
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.orgId, orgId), isNull(webhookEndpoints.deletedAt)))
+    .returning();
+  return row;
+}
+
+/**
+ * Replaces the signing secret (in the caller's transaction), with the endpoint's row locked so two
+ * rotations at once cannot lose a secret. `reseal` gets the row and returns the new sealed secret
+ * and the current one sealed again as the previous one. The previous secret keeps signing until
+ * `previousExpiresAt`; one from an earlier rotation is dropped.
+ */
+export async function rotateWebhookSecret(
+  tx: Pick<Db, 'select' | 'update'>,
+  input: { orgId: string; id: string; previousExpiresAt: Date; at: Date },
+  reseal: (row: WebhookRow) => { secretEnc: string; previousSecretEnc: string },
+): Promise<WebhookRow | undefined> {
+  const [current] = await tx
+    .select()
+    .from(webhookEndpoints)
+    .where(and(eq(webhookEndpoints.id, input.id), eq(webhookEndpoints.orgId, input.orgId), isNull(webhookEndpoints.deletedAt)))
+    .for('update');
+  if (!current) return undefined;
+  const sealed = reseal(current);
+  const [row] = await tx
+    .update(webhookEndpoints)
+    .set({
+      secretEnc: sealed.secretEnc,
+      previousSecretEnc: sealed.previousSecretEnc,
+      previousSecretExpiresAt: input.previousExpiresAt,
+      secretRotatedAt: input.at,
+      updatedAt: input.at,
+    })
+    .where(eq(webhookEndpoints.id, input.id))
+    .returning();
+  return row;
+}
+
 /**
  * Records a device notification once per dedupe key and returns its id (new or existing). A workflow
  * that records one starts its delivery itself; `deliveryPending` marks one recorded outside a

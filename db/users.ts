@@ -168,8 +168,30 @@ async function roleGrants(db: Pick<Db, 'select'>, orgId: string, role: string): 
 
 // ---- roles ----
 
-export async function listCustomRoles(db: Db, orgId: string): Promise<RoleRow[]> {
-  return db.select().from(roles).where(eq(roles.orgId, orgId)).orderBy(asc(roles.createdAt), asc(roles.id));
+/**
+ * A row's place in a list: created_at as Postgres prints it (microseconds kept, which a JavaScript
+ * Date would drop) and the id. Callers carry it inside a signed cursor (api/paging.ts).
+ */
+export interface ListPosition {
+  createdAt: string;
+  id: string;
+}
+
+/** One page of the organization's custom roles, oldest first, and the position after its last row. */
+export async function listCustomRoles(
+  db: Db,
+  orgId: string,
+  page: { limit: number; after?: ListPosition | undefined },
+): Promise<{ rows: RoleRow[]; next: ListPosition | undefined }> {
+  const found = await db
+    .select({ row: roles, position: sql<string>`${roles.createdAt}::text` })
+    .from(roles)
+    .where(and(eq(roles.orgId, orgId), page.after ? sql`(${roles.createdAt}, ${roles.id}) > (${page.after.createdAt}::timestamptz, ${page.after.id}::uuid)` : undefined))
+    .orderBy(asc(roles.createdAt), asc(roles.id))
+    .limit(page.limit + 1);
+  const rows = found.slice(0, page.limit);
+  const last = found.length > page.limit ? rows[rows.length - 1] : undefined;
+  return { rows: rows.map((r) => r.row), next: last && { createdAt: last.position, id: last.row.id } };
 }
 
 /** A custom role; its name may not be a built-in role's and is unique in the organization (any case). */
@@ -286,12 +308,28 @@ export async function deleteRole(db: Db, input: { orgId: string; roleId: string;
 
 // ---- API keys ----
 
-export async function listApiKeys(db: Db, orgId: string, userId: string): Promise<ApiKeyRow[]> {
-  return db
-    .select()
+/** One page of a user's API keys, newest first, and the position after its last row. */
+export async function listApiKeys(
+  db: Db,
+  orgId: string,
+  userId: string,
+  page: { limit: number; after?: ListPosition | undefined },
+): Promise<{ rows: ApiKeyRow[]; next: ListPosition | undefined }> {
+  const found = await db
+    .select({ row: apiKeys, position: sql<string>`${apiKeys.createdAt}::text` })
     .from(apiKeys)
-    .where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.userId, userId)))
-    .orderBy(desc(apiKeys.createdAt), asc(apiKeys.id));
+    .where(
+      and(
+        eq(apiKeys.orgId, orgId),
+        eq(apiKeys.userId, userId),
+        page.after ? sql`(${apiKeys.createdAt}, ${apiKeys.id}) < (${page.after.createdAt}::timestamptz, ${page.after.id}::uuid)` : undefined,
+      ),
+    )
+    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+    .limit(page.limit + 1);
+  const rows = found.slice(0, page.limit);
+  const last = found.length > page.limit ? rows[rows.length - 1] : undefined;
+  return { rows: rows.map((r) => r.row), next: last && { createdAt: last.position, id: last.row.id } };
 }
 
 /** A new key for a user who has not left; returned once, stored as its hash. */

@@ -68,6 +68,10 @@ export const Errors = {
   SSO_FAILED: { status: 401, title: 'Single sign-on failed' },
   // webhooks
   WEBHOOK_URL_INVALID: { status: 422, title: 'Invalid webhook URL' },
+  WEBHOOK_URL_SCHEME: { status: 422, title: 'Webhook URL must use https' },
+  WEBHOOK_ADDRESS_NOT_ALLOWED: { status: 422, title: 'Webhook URL reaches a blocked address range' },
+  WEBHOOK_URL_UNRESOLVABLE: { status: 422, title: 'Webhook URL host does not resolve' },
+  WEBHOOK_EVENT_UNKNOWN: { status: 422, title: 'Unknown webhook event' },
   WEBHOOK_LIMIT_REACHED: { status: 409, title: 'Webhook limit reached' },
   // devices
   DEVICE_EXISTS: { status: 409, title: 'The device already belongs to an organization' },

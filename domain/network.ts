@@ -1,48 +1,32 @@
-import { BlockList, isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /**
- * Addresses a webhook must not reach unless the operator allows private networks
- * (WEBHOOK_ALLOW_PRIVATE_NETWORKS): loopback, private, link-local (cloud metadata), CGNAT,
- * multicast and reserved ranges. Checked on the address actually connected to, so a DNS name
- * that resolves to one is refused too.
+ * Which addresses a webhook may reach. ipaddr.js (a maintained classifier, also behind Express's
+ * proxy-addr) names the special range of an address; only plain global unicast is allowed, so
+ * loopback, private (RFC 1918), link-local (cloud metadata), CGNAT 100.64/10, multicast,
+ * unspecified, broadcast, documentation and other reserved ranges, IPv4-mapped ::ffff:0:0/96,
+ * NAT64, 6to4 2002::/16, Teredo 2001::/32, ULA fc00::/7 and fe80::/10 are all refused. Ranges a
+ * future version adds are refused too, since anything not "unicast" is.
+ *
+ * IPv4-compatible addresses (::a.b.c.d, ::/96, deprecated by RFC 4291) are not a range of
+ * ipaddr.js; they are refused here by hand, as an IPv6 stack may route them to the IPv4 address.
  */
-const blocked = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  blocked.addSubnet(net, prefix, 'ipv4');
-}
-for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['64:ff9b::', 96],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const) {
-  blocked.addSubnet(net, prefix, 'ipv6');
+const IPV4_COMPATIBLE: [ipaddr.IPv6, number] = [ipaddr.IPv6.parse('::'), 96];
+
+/** Why an address is refused (the range's name), or null for a public address. */
+export function blockedRangeOf(address: string): string | null {
+  // Zone ids (fe80::1%eth0) only occur on link-local addresses; parse without them.
+  const bare = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  if (!ipaddr.isValid(bare)) return 'notAnAddress';
+  const parsed = ipaddr.parse(bare);
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).match(IPV4_COMPATIBLE)) {
+    return (parsed as ipaddr.IPv6).range() === 'unicast' ? 'ipv4Compatible' : (parsed as ipaddr.IPv6).range();
+  }
+  const range = parsed.range();
+  return range === 'unicast' ? null : range;
 }
 
 /** True for an IP address on the public internet. */
 export function isPublicAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return !blocked.check(address, 'ipv4');
-  if (family === 6) {
-    // IPv4-mapped (::ffff:a.b.c.d) is judged as the IPv4 address; the hex spelling is refused.
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped?.[1]) return !blocked.check(mapped[1], 'ipv4');
-    if (/^::ffff:/i.test(address)) return false;
-    return !blocked.check(address, 'ipv6');
-  }
-  return false;
+  return blockedRangeOf(address) === null;
 }

@@ -1,3 +1,22 @@
+/** Every kind of notification: the webhook event types a receiver can subscribe to. */
+export const NOTIFICATION_KINDS = [
+  'RENEWAL_REMINDER',
+  'INSTALL_REMINDER',
+  'TOKEN_EXPIRED',
+  'TOKEN_INSTALLED',
+  'REPLACEMENT_REQUIRED',
+  // Device notifications (activities/device-activities.ts, db/devices.ts).
+  'MIGRATION_DEADLINE_REMINDER',
+  'MIGRATION_DEADLINE_REACHED',
+  'DEVICES_DISOWNED',
+] as const;
+/** One notification kind (a webhook event type). */
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
+export function isNotificationKind(value: string): value is NotificationKind {
+  return (NOTIFICATION_KINDS as readonly string[]).includes(value);
+}
+
 /**
  * The public shape of one notification: the webhook body and the API's notification resource.
  * Built from the stored row only, so every delivery attempt sends the same bytes and `id` (the

@@ -19,8 +19,14 @@ export function signatureOf(secret: string, timestamp: number, body: string): st
   return createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex');
 }
 
-export function signatureHeader(secret: string, timestamp: number, body: string): string {
-  return `t=${timestamp},v1=${signatureOf(secret, timestamp, body)}`;
+/**
+ * The header value. During a secret rotation's overlap window it carries one `v1` per secret, the
+ * new one first (`t=…,v1=<new>,v1=<old>`): a receiver still on the old secret and one already on the
+ * new both find a match.
+ */
+export function signatureHeader(secrets: string | readonly string[], timestamp: number, body: string): string {
+  const list = typeof secrets === 'string' ? [secrets] : secrets;
+  return [`t=${timestamp}`, ...list.map((secret) => `v1=${signatureOf(secret, timestamp, body)}`)].join(',');
 }
 
 /**

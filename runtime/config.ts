@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { NotificationDeliveryConfig } from '../activities/notifications';
+import type { WebhookUrlPolicy } from '../domain/webhook-url';
 import { addDuration, isValidIsoDuration } from '../domain/durations';
 import { DEFAULT_RETENTION_POLICY, type RetentionPolicy } from '../domain/retention';
 import { checkTemporalTls, temporalTlsFields } from './temporal-tls';
@@ -117,6 +118,11 @@ const schema = z.object({
     .enum(['true', 'false', '1', '0'], { error: 'WEBHOOK_ALLOW_PRIVATE_NETWORKS must be true or false' })
     .transform((v) => v === 'true' || v === '1')
     .default(false),
+  /** Development only: accept and deliver to http:// webhook URLs (production: https only). */
+  WEBHOOK_ALLOW_HTTP: z
+    .enum(['true', 'false', '1', '0'], { error: 'WEBHOOK_ALLOW_HTTP must be true or false' })
+    .transform((v) => v === 'true' || v === '1')
+    .default(false),
   // People's accounts (issue 17): console sessions and OpenID Connect single sign-on.
   SESSION_IDLE_TIMEOUT: isoDuration('SESSION_IDLE_TIMEOUT').default('PT30M'),
   SESSION_ABSOLUTE_TIMEOUT: isoDuration('SESSION_ABSOLUTE_TIMEOUT').default('PT12H'),
@@ -199,8 +205,14 @@ export function notificationDelivery(config: Config): NotificationDeliveryConfig
     },
     webhookTimeoutMs: durationMs(config.WEBHOOK_TIMEOUT),
     allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+    allowHttp: config.WEBHOOK_ALLOW_HTTP,
     smtp: config.SMTP_URL ? { url: config.SMTP_URL, from: config.SMTP_FROM } : undefined,
   };
+}
+
+/** Which webhook URLs the API accepts (the worker checks the same at delivery). */
+export function webhookUrlPolicy(config: Config): WebhookUrlPolicy {
+  return { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS };
 }
 
 /** The retention workflow's input and schedule interval. */

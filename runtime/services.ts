@@ -9,7 +9,7 @@ import { createLinkCommands } from '../api/link-commands';
 import { openDatabase, type Database } from '../db/client';
 import { SecretBox } from '../domain/secret-box';
 import { createWorker } from '../worker/create-worker';
-import { idempotencyKeyTtlMs, lifecycleDurations, notificationDelivery, retentionSetup, type Config } from './config';
+import { idempotencyKeyTtlMs, lifecycleDurations, notificationDelivery, retentionSetup, webhookUrlPolicy, type Config } from './config';
 import { ensureRetentionSchedule } from './retention-schedule';
 import type { Logger } from './logger';
 import { startAccountEventReconciler } from './account-event-reconciler';
@@ -97,6 +97,7 @@ export async function startServices(config: Config, temporalAddress: string, log
       dep: { ...depTiming, publicBaseUrl: config.PUBLIC_BASE_URL },
       accounts: accountsSettings(config),
       durations: lifecycleDurations(config),
+      webhookUrlPolicy: webhookUrlPolicy(config),
     });
     const mdmApp = createMdmApp({ db: database.db, commands, secretBox, logger, options: { ...depTiming, publicBaseUrl: config.PUBLIC_DEP_BASE_URL } });
     stops.unshift(async () => connection.close());

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTestCertificates, makeRsaCertificate } from './support/certificates';
 import { provisionLink } from './support/dep';
 import { createLink } from './support/links';
-import { apiClient, startTestStack, type TestStack } from './support/stack';
+import { apiClient, startTestStack, TEST_RECEIVERS_ALLOWED, type TestStack } from './support/stack';
 
 // Issue 12's "smaller defects": crafted list parameters, multipart without a (matching) boundary,
 // invalid UTF-8 in JSON and case-variant paths. Each answered 500 (or stored U+FFFD, or multiplied
@@ -15,7 +15,8 @@ const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
 
 beforeAll(async () => {
-  stack = await startTestStack({ metricsCacheMs: 0 });
+  // A receiver name that need not resolve: private networks allowed, so it is not looked up.
+  stack = await startTestStack({ metricsCacheMs: 0, webhookUrlPolicy: TEST_RECEIVERS_ALLOWED });
   call = apiClient(stack.apiUrl, (await stack.newOrganization()).apiKey);
   const hook = await call('POST', '/v1/webhooks', { json: { url: 'https://receiver.example.test/hook' } });
   expect(hook.status).toBe(201);

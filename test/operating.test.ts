@@ -5,7 +5,7 @@ import { links, serviceTokens } from '../db/schema';
 import { cleanupTestCertificates, makeRsaCertificate, type TestCertificate } from './support/certificates';
 import { createLink, uploadCertificate } from './support/links';
 import { parseMetrics, startWebhookReceiver, type WebhookReceiver } from './support/notifications';
-import { apiClient, eventually, startTestStack, type TestStack } from './support/stack';
+import { apiClient, eventually, startTestStack, TEST_RECEIVERS_ALLOWED, type TestStack } from './support/stack';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
 // A 20-day token: nothing fires while the test runs, and every token expires "within 30 days".
@@ -26,10 +26,8 @@ beforeAll(async () => {
     durations,
     ...(ownDatabase?.url ? { databaseUrl: ownDatabase.url } : {}),
     metricsCacheMs: 0,
-    notifications: {
-      retry: { initialIntervalMs: 100, maximumIntervalMs: 200, backoffCoefficient: 2, maximumAttempts: 2 },
-      allowPrivateNetworks: true,
-    },
+    webhookUrlPolicy: TEST_RECEIVERS_ALLOWED,
+    notifications: { retry: { initialIntervalMs: 100, maximumIntervalMs: 200, backoffCoefficient: 2, maximumAttempts: 2 } },
   });
   cert = makeRsaCertificate({ cn: 'Operating MDM' });
   cert2 = makeRsaCertificate({ cn: 'Operating MDM new key' });

@@ -8,7 +8,7 @@ import { cleanupTestCertificates, makeRsaCertificate, type TestCertificate } fro
 import { recordHistories } from './support/histories';
 import { createLink, uploadCertificate } from './support/links';
 import { insertUser, startWebhookReceiver, type ReceivedRequest, type WebhookReceiver } from './support/notifications';
-import { apiClient, eventually, startTestStack, type TestStack } from './support/stack';
+import { apiClient, eventually, startTestStack, TEST_RECEIVERS_ALLOWED, type TestStack } from './support/stack';
 
 // A whole year in seconds: expiry 20 s after issue, reminders 12, 8 and 4 s before it; the token is
 // installed at once, so the install reminder (after 1 minute) never comes.
@@ -16,7 +16,6 @@ const durations = { tokenValidity: 'PT20S', reminderOffsets: ['PT12S', 'PT8S', '
 // Webhook retries 200 ms apart (doubling, at most 1 s), 4 attempts in all.
 const notifications = {
   retry: { initialIntervalMs: 200, maximumIntervalMs: 1_000, backoffCoefficient: 2, maximumAttempts: 4 },
-  allowPrivateNetworks: true,
 };
 
 const logLines: string[] = [];
@@ -36,7 +35,8 @@ let cert2: TestCertificate;
 const receivers: WebhookReceiver[] = [];
 
 beforeAll(async () => {
-  stack = await startTestStack({ durations, notifications, logger });
+  // The receivers listen on http://127.0.0.1: the test-only allowance (production refuses both).
+  stack = await startTestStack({ durations, notifications, logger, webhookUrlPolicy: TEST_RECEIVERS_ALLOWED });
   cert = makeRsaCertificate({ cn: 'Webhook MDM' });
   cert2 = makeRsaCertificate({ cn: 'Webhook MDM new key' });
 });
@@ -61,6 +61,14 @@ function signatureValid(secret: string, request: ReceivedRequest): boolean {
   if (Math.abs(Date.now() / 1000 - Number(match[1])) > 300) return false;
   const expected = createHmac('sha256', secret).update(`${match[1]}.${request.body}`).digest();
   return timingSafeEqual(expected, Buffer.from(match[2], 'hex'));
+}
+
+/** Which of the header's v1 signatures (in order) the secret makes: a receiver accepts when any does. */
+function signaturesBy(secret: string, request: ReceivedRequest): boolean[] {
+  const header = String(request.headers['x-signature'] ?? '');
+  const t = /^t=(\d+),/.exec(header)?.[1] ?? '';
+  const expected = createHmac('sha256', secret).update(`${t}.${request.body}`).digest();
+  return [...header.matchAll(/,v1=([0-9a-f]{64})/g)].map((m) => timingSafeEqual(expected, Buffer.from(m[1] ?? '', 'hex')));
 }
 
 async function createWebhook(call: ReturnType<typeof apiClient>, url: string): Promise<{ id: string; secret: string }> {
@@ -222,10 +230,16 @@ describe('webhooks', () => {
   it('create, list, read and delete: URL rules, secret shown once, permissions, other organizations, no secret in logs', async () => {
     const org = await stack.newOrganization();
     const call = apiClient(stack.apiUrl, org.apiKey);
-    for (const url of ['ftp://example.com/hook', 'not a url', 'https://user:pass@example.com/hook', 'javascript:alert(1)']) {
+    for (const [url, code] of [
+      ['ftp://example.com/hook', 'WEBHOOK_URL_SCHEME'],
+      ['not a url', 'WEBHOOK_URL_INVALID'],
+      ['https://user:pass@example.com/hook', 'WEBHOOK_URL_INVALID'],
+      ['javascript:alert(1)', 'WEBHOOK_URL_SCHEME'],
+      ['https://example.com/hook#frag', 'WEBHOOK_URL_INVALID'],
+    ]) {
       const res = await call('POST', '/v1/webhooks', { json: { data: { type: 'webhooks', attributes: { url } } } });
       expect(res.status, url).toBe(422);
-      expect(res.json.errors[0].code).toBe('WEBHOOK_URL_INVALID');
+      expect(res.json.errors[0].code, url).toBe(code);
     }
     expect((await call('POST', '/v1/webhooks', { json: { data: { type: 'webhooks', attributes: {} } } })).status).toBe(400);
 
@@ -246,7 +260,9 @@ describe('webhooks', () => {
     // Permissions: a Viewer lists but cannot create or delete (dms.add).
     const viewer = await insertUser(stack.database.db, org.orgId, 'Viewer', `viewer-${id.slice(0, 8)}@example.test`);
     const asViewer = apiClient(stack.apiUrl, viewer.apiKey);
-    expect((await asViewer('GET', '/v1/webhooks')).status).toBe(200);
+    const viewerList = await asViewer('GET', '/v1/webhooks');
+    expect(viewerList.status).toBe(200);
+    expect(viewerList.json.data[0].attributes.url).toBe('https://receiver.example.com/…');
     const refused = await asViewer('POST', '/v1/webhooks', { json: { url: 'https://x.example.com' } });
     expect(refused.status).toBe(403);
     expect(refused.json.errors[0].detail).toContain('dms.add');
@@ -268,5 +284,94 @@ describe('webhooks', () => {
     expect(lines.some((l) => l.req?.id === 'webhook-create-req-1' && l.req.path === '/v1/webhooks')).toBe(true);
     expect(logLines.join('\n')).not.toContain(secret);
     expect(logLines.join('\n')).not.toContain(org.apiKey);
+  });
+
+  it('secret rotation: both secrets sign during the overlap, only the new one after; event filters choose what each endpoint receives', async () => {
+    const org = await stack.newOrganization();
+    const call = apiClient(stack.apiUrl, org.apiKey);
+    const filtered = await receiver();
+    const everything = await receiver();
+    const created = await call('POST', '/v1/webhooks', { json: { data: { type: 'webhooks', attributes: { url: filtered.url, events: ['REPLACEMENT_REQUIRED'] } } } });
+    expect(created.status).toBe(201);
+    expect(created.json.data.attributes.events).toEqual(['REPLACEMENT_REQUIRED']);
+    const hookId = created.json.data.id as string;
+    const first = created.json.meta.secret as string;
+    await createWebhook(call, everything.url);
+
+    // Filters name known events only; "*" stands alone.
+    for (const events of [['NOPE'], ['*', 'TOKEN_EXPIRED'], ['token_expired']]) {
+      const res = await call('PATCH', `/v1/webhooks/${hookId}`, { json: { events } });
+      expect(res.status, JSON.stringify(events)).toBe(422);
+      expect(res.json.errors[0].code).toBe('WEBHOOK_EVENT_UNKNOWN');
+    }
+    expect((await call('PATCH', `/v1/webhooks/${hookId}`, { json: { events: [] } })).status).toBe(400);
+    expect((await call('POST', '/v1/webhooks', { json: { url: filtered.url, events: ['EVERYTHING'] } })).status).toBe(422);
+
+    // Rotation with a one-hour overlap: the new secret is shown once, the old one still signs.
+    const viewer = await insertUser(stack.database.db, org.orgId, 'Viewer', `viewer-rot-${hookId.slice(0, 8)}@example.test`);
+    expect((await apiClient(stack.apiUrl, viewer.apiKey)('POST', `/v1/webhooks/${hookId}/secretRotations`)).status).toBe(403);
+    expect((await call('POST', `/v1/webhooks/${hookId}/secretRotations`, { json: { overlapSeconds: -1 } })).status).toBe(400);
+    expect((await call('POST', `/v1/webhooks/${hookId}/secretRotations`, { json: { overlapSeconds: 8 * 24 * 3600 } })).status).toBe(400);
+    const rotated = await call('POST', `/v1/webhooks/${hookId}/secretRotations`, { json: { overlapSeconds: 3600 } });
+    expect(rotated.status).toBe(201);
+    const second = rotated.json.meta.secret as string;
+    expect(second).toMatch(/^whsec_[\w-]{43}$/);
+    expect(second).not.toBe(first);
+    const overlapEnds = Date.parse(rotated.json.meta.previousSecretExpiresDateTime as string);
+    expect(overlapEnds - Date.now()).toBeGreaterThan(3500_000);
+    expect(rotated.json.data.attributes.previousSecretExpiresDateTime).toBe(rotated.json.meta.previousSecretExpiresDateTime);
+    const read = await call('GET', `/v1/webhooks/${hookId}`);
+    expect(read.body.toString()).not.toContain(second);
+    expect(read.body.toString()).not.toContain(first);
+
+    const linkId = await createLink(call, 'Rotation MDM');
+    await uploadCertificate(call, linkId, cert.certPem);
+    const download = await call('POST', `/v1/mdmServers/${linkId}/serviceToken`);
+    await stack.commands.tokenInstalled(linkId, download.headers.get('x-service-token-id') ?? '');
+    await eventually(async () => uniqueEvents(everything.received).some((e) => e.json.type === 'TOKEN_INSTALLED'), 20_000, 100);
+    expect((await uploadCertificate(call, linkId, cert2.certPem)).status).toBe(200);
+
+    const replacement = await eventually(async () => uniqueEvents(filtered.received).find((e) => e.json.type === 'REPLACEMENT_REQUIRED'), 20_000, 100);
+    expect(signaturesBy(second, replacement)).toEqual([true, false]);
+    expect(signaturesBy(first, replacement)).toEqual([false, true]);
+    // The filtered endpoint never got the installation; the unfiltered one got both.
+    expect(filtered.received.map((r) => r.json.type)).not.toContain('TOKEN_INSTALLED');
+    await eventually(async () => uniqueEvents(everything.received).some((e) => e.json.type === 'REPLACEMENT_REQUIRED'), 20_000, 100);
+
+    // A rotation without overlap drops the previous secret at once; widen the filter to every event.
+    const third = await call('POST', `/v1/webhooks/${hookId}/secretRotations`, { json: { overlapSeconds: 0 } });
+    expect(third.status).toBe(201);
+    expect(third.json.data.attributes.previousSecretExpiresDateTime).toBeNull();
+    const widened = await call('PATCH', `/v1/webhooks/${hookId}`, { json: { events: ['*'] } });
+    expect(widened.json.data.attributes.events).toEqual(['*']);
+    const download2 = await call('POST', `/v1/mdmServers/${linkId}/serviceToken`);
+    await stack.commands.tokenInstalled(linkId, download2.headers.get('x-service-token-id') ?? '');
+    const installed = await eventually(async () => uniqueEvents(filtered.received).find((e) => e.json.type === 'TOKEN_INSTALLED'), 20_000, 100);
+    expect(signaturesBy(third.json.meta.secret as string, installed)).toEqual([true]);
+    expect(signaturesBy(second, installed)).toEqual([false]);
+
+    const audited = (await call('GET', '/v1/auditEvents?limit=200')).json.data.map((e: { attributes: { action: string } }) => e.attributes.action);
+    expect(audited.filter((a: string) => a === 'webhook.rotateSecret')).toHaveLength(2);
+    expect(audited).toContain('webhook.update');
+  });
+
+  it('a receiver that refuses connections is logged as "connection refused", never with its address', async () => {
+    const org = await stack.newOrganization();
+    const call = apiClient(stack.apiUrl, org.apiKey);
+    const gone = await receiver();
+    await gone.close();
+    const hook = await createWebhook(call, gone.url);
+    const linkId = await createLink(call, 'Refusing Receiver MDM');
+    await uploadCertificate(call, linkId, cert.certPem);
+    await call('POST', `/v1/mdmServers/${linkId}/serviceToken`);
+    await uploadCertificate(call, linkId, cert2.certPem);
+    const failed = await eventually(async () => {
+      const res = await call('GET', `/v1/webhooks/${hook.id}/deliveries?filter[status]=FAILED`);
+      return res.json.data.length > 0 && res;
+    }, 20_000, 200);
+    expect(failed.json.data[0].attributes).toMatchObject({ status: 'FAILED', attempts: 4, lastStatusCode: null, lastError: 'connection refused' });
+    expect(new Set(failed.json.data[0].attributes.attemptLog.map((a: { error: string }) => a.error))).toEqual(new Set(['connection refused']));
+    expect(failed.body.toString()).not.toContain('127.0.0.1');
+    expect(failed.body.toString()).not.toContain('ECONNREFUSED');
   });
 });

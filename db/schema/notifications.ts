@@ -15,8 +15,18 @@ export const webhookEndpoints = pgTable(
     url: text('url').notNull(),
     description: text('description').notNull().default(''),
     secretEnc: text('secret_enc').notNull(),
+    /**
+     * The secret before the last rotation, still signing beside the new one until
+     * previousSecretExpiresAt (the overlap window), so receivers can switch without losing events.
+     */
+    previousSecretEnc: text('previous_secret_enc'),
+    previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true }),
+    secretRotatedAt: timestamp('secret_rotated_at', { withTimezone: true }),
+    /** The notification kinds this endpoint receives; '*' alone means every kind, also kinds added later. */
+    events: text('events').array().notNull().default(sql`'{*}'::text[]`),
     createdBy: uuid('created_by').references(() => users.id),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     /** Deleted endpoints get no new deliveries; their delivery records stay. */
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
   },

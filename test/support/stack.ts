@@ -20,6 +20,7 @@ import type { NotificationDeliveryConfig } from '../../activities/notifications'
 import { openDatabase, type Database } from '../../db/client';
 import { createOrganizationWithAdmin } from '../../db/identity';
 import { SecretBox } from '../../domain/secret-box';
+import type { WebhookUrlPolicy } from '../../domain/webhook-url';
 import { createLogger, type Logger } from '../../runtime/logger';
 import { createWorker } from '../../worker/create-worker';
 import type { LifecycleDurations } from '../../workflows/link-types';
@@ -65,8 +66,13 @@ export interface TestStackOptions {
   publicDepBaseUrl?: string;
   /** Wraps the API's link commands (e.g. to make a signal fail once). */
   wrapCommands?: (real: LinkCommands) => LinkCommands;
-  /** Webhook retries (tests: short intervals, private addresses allowed) and SMTP of the worker. */
+  /** Webhook retries (tests: short intervals) and SMTP of the worker. */
   notifications?: Partial<NotificationDeliveryConfig>;
+  /**
+   * Which webhook URLs the API accepts and the worker delivers to; production's (https, public
+   * addresses only) unless a test sets TEST_RECEIVERS_ALLOWED for its receivers on 127.0.0.1.
+   */
+  webhookUrlPolicy?: WebhookUrlPolicy;
   /** /metrics snapshot cache (tests: 0, so each scrape reads the database). */
   metricsCacheMs?: number;
   /** People's accounts: session timeouts, lockout, mailer, single sign-on. */
@@ -83,6 +89,12 @@ export interface TestStackOptions {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * Test only: webhook receivers on http://127.0.0.1 (test/support/notifications.ts). Production never
+ * allows both (WEBHOOK_ALLOW_HTTP, WEBHOOK_ALLOW_PRIVATE_NETWORKS; README "Security").
+ */
+export const TEST_RECEIVERS_ALLOWED: WebhookUrlPolicy = { allowHttp: true, allowPrivateNetworks: true };
 
 export const YEAR_DURATIONS: LifecycleDurations = { tokenValidity: 'P1Y', reminderOffsets: ['P30D', 'P14D', 'P7D', 'P1D'], installReminderAfter: 'P7D' };
 
@@ -104,7 +116,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     db: database.db,
     secretBox,
     maxCertificatesPerOrganization: options.maxCertificatesPerOrganization ?? 250,
-    ...(options.notifications ? { notifications: options.notifications } : {}),
+    notifications: { ...options.webhookUrlPolicy, ...options.notifications },
   };
   let worker = await createWorker({
     connection: nativeConnection,
@@ -142,6 +154,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     ...(options.accounts ? { accounts: options.accounts } : {}),
     durations,
     ...(options.mdmDevices ? { mdmDevices: options.mdmDevices } : {}),
+    ...(options.webhookUrlPolicy ? { webhookUrlPolicy: options.webhookUrlPolicy } : {}),
   });
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
