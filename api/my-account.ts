@@ -9,7 +9,7 @@ import { markSessionComplete, revokeUserSessions } from '../db/sessions';
 import { hashPassword, verifyPassword } from '../domain/password-hash';
 import { PASSWORD_MAX_LENGTH } from '../domain/password-rules';
 import type { SecretBox } from '../domain/secret-box';
-import { newTotpSecret, totpUri, verifyTotp } from '../domain/totp';
+import { newTotpSecret, totpQrCode, totpUri, verifyTotp } from '../domain/totp';
 import type { Logger } from '../runtime/logger';
 import { accountEventMeta, accountEventResource, recordAndStartAccountEvent } from './account-event-flow';
 import { assertPasswordAcceptable, twoFactorRequired, type AccountsOptions } from './accounts-options';
@@ -105,7 +105,7 @@ export function myAccountRouter(deps: MyAccountDeps): Router {
     res.status(201).json({ data: accountEventResource(recorded), meta: accountEventMeta(recorded) });
   });
 
-  /** A new TOTP seed, shown this once (as text and as an otpauth:// URI); confirmed by a first code. */
+  /** A new TOTP seed, shown this once (as text, as an otpauth:// URI and as its QR code); confirmed by a first code. */
   router.post('/twoFactor/enrolment', async (req, res) => {
     const { user, credential } = await me(req);
     if (!credential) throw problem('NOT_A_PERSON', 'An API account signs in with its API key; it has no two-factor.');
@@ -113,7 +113,8 @@ export function myAccountRouter(deps: MyAccountDeps): Router {
     const secret = newTotpSecret();
     await setPendingTotp(db, user.id, secretBox.seal(secret));
     res.setHeader('Cache-Control', 'no-store');
-    res.status(201).json({ data: { type: 'twoFactorEnrolments', id: user.id, attributes: { secret, otpauthUri: totpUri(secret, user.email) } } });
+    const otpauthUri = totpUri(secret, user.email);
+    res.status(201).json({ data: { type: 'twoFactorEnrolments', id: user.id, attributes: { secret, otpauthUri, qrCode: await totpQrCode(otpauthUri) } } });
   });
 
   router.post('/twoFactor', json, async (req, res) => {

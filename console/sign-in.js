@@ -101,11 +101,12 @@ export async function linkView(ui, secret) {
 /** Two-factor set-up: the seed is shown only here, during set-up, and confirmed by a first code. */
 export async function enrolView(ui) {
   const doc = await apiJson('POST', '/v1/me/twoFactor/enrolment');
-  const { secret, otpauthUri } = doc.data.attributes;
+  const { secret, otpauthUri, qrCode } = doc.data.attributes;
   const code = h('input', { id: 'enrol-code', type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 8, required: true });
   const err = errorBox('enrol-error');
   ui.page('Set up two-factor authentication',
-    h('p', {}, 'Add an account to your authenticator app (e.g. Passwords, Google Authenticator, 1Password) with this setup key, or open the link on the device that has the app.'),
+    h('p', {}, 'Scan this QR code with your authenticator app (e.g. Passwords, Google Authenticator, 1Password), type in the setup key below, or open the link on the device that has the app.'),
+    qrCode ? h('img', { src: qrCode, id: 'totp-qr', width: 240, height: 240, alt: 'QR code of your two-factor setup key (the same key is written below)' }) : null,
     h('p', {}, 'Setup key: ', h('span', { class: 'secret', id: 'totp-secret' }, secret.replace(/(.{4})/g, '$1 ').trim())),
     h('p', {}, h('a', { href: otpauthUri }, 'Open in authenticator app')),
     h('p', { class: 'hint' }, 'The key is shown only now; once set up, no page shows it again.'),

@@ -1,4 +1,5 @@
 import { generateSecret, generateURI, verify } from 'otplib';
+import QRCode from 'qrcode';
 
 /** RFC 6238 TOTP (30 s steps, 6 digits, SHA-1: what every authenticator app reads) through otplib. */
 export const TOTP_ISSUER = 'dms-link';
@@ -9,6 +10,14 @@ export function newTotpSecret(): string {
 
 export function totpUri(secret: string, accountName: string): string {
   return generateURI({ issuer: TOTP_ISSUER, label: accountName, secret });
+}
+
+/**
+ * The otpauth:// URI as a QR code (a PNG data: URL, which the console's CSP allows as an image):
+ * what authenticator apps scan. It carries the seed, so it is shown only where the seed is, once.
+ */
+export function totpQrCode(uri: string): Promise<string> {
+  return QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 2, width: 240 });
 }
 
 /**

@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
+import jsQR from 'jsqr';
 import Provider from 'oidc-provider';
+import { PNG } from 'pngjs';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { launchChromium } from './support/browser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -126,6 +128,12 @@ describe('people in the console', () => {
 
     await page.getByRole('heading', { name: 'Set up two-factor authentication' }).waitFor();
     const secret = (await page.locator('#totp-secret').innerText()).replace(/\s+/g, '');
+    // The QR code, as the browser draws it, decodes (jsQR) to the otpauth:// URI of the same key.
+    const drawn = PNG.sync.read(await page.locator('#totp-qr').screenshot());
+    const scanned = jsQR(new Uint8ClampedArray(drawn.data), drawn.width, drawn.height);
+    const uri = new URL(scanned?.data ?? 'about:blank');
+    expect([uri.protocol, uri.host, uri.searchParams.get('secret'), uri.searchParams.get('issuer')]).toEqual(['otpauth:', 'totp', secret, 'dms-link']);
+    expect(decodeURIComponent(uri.pathname)).toContain(person.email);
     await shot(page, '02-enrol-totp');
     await page.getByLabel('Code from your authenticator app').fill(await totpCode(secret));
     await page.getByRole('button', { name: 'Turn on two-factor' }).click();
