@@ -46,7 +46,7 @@ const sizeArg = (name: string, fallback: number) => {
 };
 if (args.includes('--help')) {
   process.stdout.write(
-    'npm run bench [-- --quick] [--db=postgres,pglite] [--only=tokens,onboarding,dep,reads,parked,storm,devices] [--parked=N] [--storm=N] [--reads=N] [--devices=N] [--profile] [--keep]\n',
+    'npm run bench [-- --quick] [--db=postgres,pglite] [--only=tokens,onboarding,dep,reads,parked,storm,devices] [--parked=N] [--storm=N] [--reads=N] [--devices=N] [--dep-capacity-seconds=N] [--profile] [--keep]\n',
   );
   process.exit(0);
 }
@@ -70,7 +70,7 @@ const SETTINGS = {
         ],
     levelTimeLimitMs: quick ? 45_000 : 180_000,
   },
-  dep: { rate: 500, seconds: quick ? 2 : 6, capacitySeconds: quick ? 1 : 3, concurrency: 16, tokens: quick ? 8 : 32 },
+  dep: { rate: 500, seconds: quick ? 2 : 6, capacitySeconds: sizeArg('dep-capacity-seconds', quick ? 1 : 3), concurrency: 16, tokens: quick ? 8 : 32 },
   reads: { links: sizeArg('reads', quick ? 1_000 : 10_000), rate: 200, seconds: quick ? 2 : 6, capacitySeconds: quick ? 1 : 2, concurrency: 8 },
   parked: { workflows: sizeArg('parked', quick ? 300 : 10_000), concurrency: 64, startTimeLimitMs: quick ? 60_000 : 300_000, settleTimeLimitMs: quick ? 30_000 : 120_000 },
   storm: { links: sizeArg('storm', quick ? 300 : 5_000), concurrency: 64, drainTimeLimitMs: quick ? 45_000 : 150_000 },

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { uuidFromName } from '../domain/ids';
 import type { AuditEntry } from './audit';
 import type { Db } from './client';
@@ -16,6 +16,22 @@ export interface AggregatedAuditEntry extends Omit<AuditEntry, 'id'> {
   now: Date;
 }
 
+/** The row an aggregate's first occurrence inserts: its id derived from the aggregate and the period, `detail.count = 1`. */
+export function aggregatedAuditRow(entry: AggregatedAuditEntry) {
+  const { aggregate, periodStart, periodEnd, now, ...audit } = entry;
+  const at = now.toISOString();
+  return {
+    ...audit,
+    id: uuidFromName(`${aggregate}|${periodStart.toISOString()}`, sha256),
+    detail: { ...audit.detail, count: 1, periodStart: periodStart.toISOString(), periodEnd: periodEnd.toISOString(), firstDateTime: at, lastDateTime: at },
+  };
+}
+
+/** The `detail` of a later occurrence (ISO time `at`): the count plus one, `lastDateTime` moved. */
+export function aggregatedAuditIncrement(at: string): SQL {
+  return sql`${auditEvents.detail} || jsonb_build_object('count', coalesce((${auditEvents.detail}->>'count')::int, 0) + 1, 'lastDateTime', ${at}::text)`;
+}
+
 /**
  * One audit row per (aggregate, period) with a count: the first occurrence inserts it (with
  * `detail.count = 1`, `firstDateTime`), later ones add to the count and move `lastDateTime`. So a
@@ -23,20 +39,8 @@ export interface AggregatedAuditEntry extends Omit<AuditEntry, 'id'> {
  * The row's id is derived from the aggregate and the period, which makes this one atomic upsert.
  */
 export async function recordAggregatedAudit(db: Pick<Db, 'insert'>, entry: AggregatedAuditEntry): Promise<void> {
-  const { aggregate, periodStart, periodEnd, now, ...audit } = entry;
-  const id = uuidFromName(`${aggregate}|${periodStart.toISOString()}`, sha256);
-  const at = now.toISOString();
   await db
     .insert(auditEvents)
-    .values({
-      ...audit,
-      id,
-      detail: { ...audit.detail, count: 1, periodStart: periodStart.toISOString(), periodEnd: periodEnd.toISOString(), firstDateTime: at, lastDateTime: at },
-    })
-    .onConflictDoUpdate({
-      target: auditEvents.id,
-      set: {
-        detail: sql`${auditEvents.detail} || jsonb_build_object('count', coalesce((${auditEvents.detail}->>'count')::int, 0) + 1, 'lastDateTime', ${at}::text)`,
-      },
-    });
+    .values(aggregatedAuditRow(entry))
+    .onConflictDoUpdate({ target: auditEvents.id, set: { detail: aggregatedAuditIncrement(entry.now.toISOString()) } });
 }

@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, isNull, lt } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { fixedWindow } from '../domain/rate-limit';
-import { recordAggregatedAudit } from './audit-aggregate';
+import { aggregatedAuditIncrement, aggregatedAuditRow } from './audit-aggregate';
 import type { Db } from './client';
-import { depSessions, links, oauthNonces, organizations, serviceTokens, users } from './schema';
+import { auditEvents, depSessions, links, oauthNonces, organizations, serviceTokens, users } from './schema';
+import { termsAcceptedSql } from './terms';
 
 /** A fresh session token (32 random bytes, base64url); only its SHA-256 is stored. */
 export function newSessionToken(): string {
@@ -26,28 +27,35 @@ export interface DepTokenRecord {
   expiresAt: Date;
   installedAt: Date | null;
   linkDeleted: boolean;
+  /** The organization accepted the current terms (or none were published). */
+  termsAccepted: boolean;
 }
 
+/**
+ * The token behind a consumer key, with its link's deletion and its organization's acceptance of
+ * the current terms: one indexed query, as it runs on every `GET /session`.
+ */
 export async function findTokenByConsumerKey(db: Db, consumerKey: string): Promise<DepTokenRecord | undefined> {
   const [row] = await db
-    .select({ token: serviceTokens, linkDeletedAt: links.deletedAt })
+    .select({
+      id: serviceTokens.id,
+      linkId: serviceTokens.linkId,
+      orgId: serviceTokens.orgId,
+      accessToken: serviceTokens.accessToken,
+      consumerSecretEnc: serviceTokens.consumerSecretEnc,
+      accessSecretEnc: serviceTokens.accessSecretEnc,
+      status: serviceTokens.status,
+      expiresAt: serviceTokens.expiresAt,
+      installedAt: serviceTokens.installedAt,
+      linkDeletedAt: links.deletedAt,
+      termsAccepted: termsAcceptedSql(serviceTokens.orgId),
+    })
     .from(serviceTokens)
     .innerJoin(links, eq(links.id, serviceTokens.linkId))
     .where(eq(serviceTokens.consumerKey, consumerKey));
   if (!row) return undefined;
-  const t = row.token;
-  return {
-    id: t.id,
-    linkId: t.linkId,
-    orgId: t.orgId,
-    accessToken: t.accessToken,
-    consumerSecretEnc: t.consumerSecretEnc,
-    accessSecretEnc: t.accessSecretEnc,
-    status: t.status,
-    expiresAt: t.expiresAt,
-    installedAt: t.installedAt,
-    linkDeleted: row.linkDeletedAt !== null,
-  };
+  const { linkDeletedAt, termsAccepted, ...token } = row;
+  return { ...token, linkDeleted: linkDeletedAt !== null, termsAccepted: termsAccepted === true };
 }
 
 export interface OpenSessionInput {
@@ -65,61 +73,70 @@ export interface OpenSessionInput {
   protocolVersion: number;
 }
 
-/**
- * Records the nonce and the session in one transaction. The insert-on-conflict tells a reused
- * nonce atomically (two concurrent requests with one nonce: exactly one wins); a reused nonce
- * leaves nothing behind.
- */
-export async function openDepSession(db: Db, input: OpenSessionInput): Promise<'opened' | 'nonce_used'> {
-  const cutoff = new Date(input.now.getTime() - input.nonceRetentionSeconds * 1000);
-  return db.transaction(async (tx) => {
-    const claimed = await tx
-      .insert(oauthNonces)
-      .values({ consumerKey: input.consumerKey, nonce: input.nonce, seenAt: input.now })
-      .onConflictDoUpdate({
-        target: [oauthNonces.consumerKey, oauthNonces.nonce],
-        set: { seenAt: input.now },
-        setWhere: lt(oauthNonces.seenAt, cutoff),
-      })
-      .returning({ nonce: oauthNonces.nonce });
-    if (claimed.length === 0) return 'nonce_used';
-    await tx.insert(depSessions).values({
-      tokenHash: input.tokenHash,
-      serviceTokenId: input.token.id,
-      linkId: input.token.linkId,
-      orgId: input.token.orgId,
-      createdAt: input.now,
-      expiresAt: input.expiresAt,
-    });
-    // Installation is proven by use: recorded here, durably, before the API signals the link workflow
-    // (the hand-off reconciler delivers the signal if that fails, e.g. while Temporal restarts).
-    if (!input.token.installedAt) {
-      await tx.update(serviceTokens).set({ firstSessionAt: input.now }).where(and(eq(serviceTokens.id, input.token.id), isNull(serviceTokens.firstSessionAt)));
-    }
-    // Summarised: one row per token and UTC day with a count (the first of a token marks its first
-    // use), instead of a row per session, so a busy MDM does not grow the audit log without bound.
-    const day = fixedWindow(input.now, 86_400);
-    await recordAggregatedAudit(tx, {
-      aggregate: `dep-session:${input.token.id}`,
-      periodStart: day.start,
-      periodEnd: day.end,
-      now: input.now,
-      orgId: input.token.orgId,
-      actorUserId: null,
-      actor: 'mdm',
-      action: 'dep.session',
-      linkId: input.token.linkId,
-      outcome: 'SUCCESS',
-      detail: { tokenId: input.token.id, protocolVersion: input.protocolVersion, ...(input.token.installedAt ? {} : { firstUse: true }) },
-    });
-    return 'opened';
-  });
+/** Rows of `db.execute`: postgres.js answers an array, PGlite an object with `rows`. */
+function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
-/** Deletes nonces older than the retention and sessions that have expired. */
-export async function pruneDepState(db: Db, now: Date, nonceRetentionSeconds: number): Promise<void> {
-  await db.delete(oauthNonces).where(lt(oauthNonces.seenAt, new Date(now.getTime() - nonceRetentionSeconds * 1000)));
-  await db.delete(depSessions).where(lt(depSessions.expiresAt, now));
+/**
+ * Claims the nonce, records the session (and, for a token not yet installed, its first use) and
+ * counts it in the token's daily audit row, all in ONE
+ * statement (data-modifying CTEs: one round trip, one implicit transaction, one commit). The nonce
+ * insert-on-conflict tells a reused nonce atomically (two concurrent requests with one nonce:
+ * exactly one wins); the session and the count are made only from the claimed row, so a reused
+ * nonce leaves nothing behind. Expired nonces and sessions are deleted apart, in bounded batches
+ * (db/retention.ts pruneBatch, from the retention schedule and now and then after a session):
+ * correctness never depends on it (an expired nonce is reclaimed by the conflict clause, an expired
+ * session is refused by findLiveDepSession).
+ */
+export async function openDepSession(db: Db, input: OpenSessionInput): Promise<'opened' | 'nonce_used'> {
+  const now = input.now.toISOString();
+  const cutoff = new Date(input.now.getTime() - input.nonceRetentionSeconds * 1000).toISOString();
+  // Summarised: one row per token and UTC day with a count (the first of a token marks its first
+  // use), instead of a row per session, so a busy MDM does not grow the audit log without bound.
+  const day = fixedWindow(input.now, 86_400);
+  const summary = aggregatedAuditRow({
+    aggregate: `dep-session:${input.token.id}`,
+    periodStart: day.start,
+    periodEnd: day.end,
+    now: input.now,
+    orgId: input.token.orgId,
+    actorUserId: null,
+    actor: 'mdm',
+    action: 'dep.session',
+    linkId: input.token.linkId,
+    outcome: 'SUCCESS',
+    detail: { tokenId: input.token.id, protocolVersion: input.protocolVersion, ...(input.token.installedAt ? {} : { firstUse: true }) },
+  });
+  const result = await db.execute(sql`
+    with claimed as (
+      insert into ${oauthNonces} (consumer_key, nonce, seen_at) values (${input.consumerKey}, ${input.nonce}, ${now}::timestamptz)
+      on conflict (consumer_key, nonce) do update set seen_at = excluded.seen_at where oauth_nonces.seen_at < ${cutoff}::timestamptz
+      returning 1
+    ), opened as (
+      insert into ${depSessions} (token_hash, service_token_id, link_id, org_id, created_at, expires_at)
+      select ${input.tokenHash}, ${input.token.id}::uuid, ${input.token.linkId}::uuid, ${input.token.orgId}::uuid, ${now}::timestamptz, ${input.expiresAt.toISOString()}::timestamptz
+      from claimed
+      returning 1
+    ),${
+      input.token.installedAt
+        ? sql``
+        : // Installation is proven by use: recorded here, durably, before the API signals the link
+          // workflow (the hand-off reconciler delivers the signal if that fails, e.g. while Temporal restarts).
+          sql` first_use as (
+      update ${serviceTokens} set first_session_at = ${now}::timestamptz
+      where ${serviceTokens.id} = ${input.token.id}::uuid and ${serviceTokens.firstSessionAt} is null and exists (select 1 from opened)
+    ),`
+    } counted as (
+      insert into ${auditEvents} (id, org_id, actor_user_id, actor, action, link_id, outcome, detail)
+      select ${summary.id}::uuid, ${summary.orgId}::uuid, null, ${summary.actor}, ${summary.action}, ${summary.linkId}::uuid, ${summary.outcome}, ${JSON.stringify(summary.detail)}::jsonb
+      from opened
+      on conflict (id) do update set detail = ${aggregatedAuditIncrement(now)}
+      returning 1
+    )
+    select (select count(*) from opened)::int as opened, (select count(*) from counted)::int as counted`);
+  const [row] = rowsOf<{ opened: number }>(result);
+  return row?.opened === 1 ? 'opened' : 'nonce_used';
 }
 
 /** A live session with what /dep/account shows. */
@@ -134,11 +151,14 @@ export interface DepSessionView {
   orgAddress: string;
   orgType: string;
   downloadedByEmail: string | null;
+  /** The organization accepted the current terms (or none were published): api/mdm/session-auth.ts. */
+  termsAccepted: boolean;
 }
 
 /**
  * The session behind a token, or undefined when it is unknown or dead: expired, or its service
- * token no longer works (superseded, revoked, expired) or its link was deleted.
+ * token no longer works (superseded, revoked, expired) or its link was deleted. With the
+ * organization's acceptance of the current terms, so every MDM-facing request costs one query.
  */
 export async function findLiveDepSession(db: Db, sessionToken: string, now: Date): Promise<DepSessionView | undefined> {
   const [row] = await db
@@ -150,8 +170,14 @@ export async function findLiveDepSession(db: Db, sessionToken: string, now: Date
       tokenExpiresAt: serviceTokens.expiresAt,
       linkDeletedAt: links.deletedAt,
       serverName: links.serverName,
-      org: organizations,
+      orgId: organizations.id,
+      orgName: organizations.name,
+      orgEmail: organizations.email,
+      orgPhone: organizations.phone,
+      orgAddress: organizations.address,
+      orgType: organizations.orgType,
       downloadedByEmail: users.email,
+      termsAccepted: termsAcceptedSql(depSessions.orgId),
     })
     .from(depSessions)
     .innerJoin(serviceTokens, eq(serviceTokens.id, depSessions.serviceTokenId))
@@ -168,12 +194,13 @@ export async function findLiveDepSession(db: Db, sessionToken: string, now: Date
     linkId: row.linkId,
     serviceTokenId: row.serviceTokenId,
     serverName: row.serverName,
-    orgId: row.org.id,
-    orgName: row.org.name,
-    orgEmail: row.org.email,
-    orgPhone: row.org.phone,
-    orgAddress: row.org.address,
-    orgType: row.org.orgType,
+    orgId: row.orgId,
+    orgName: row.orgName,
+    orgEmail: row.orgEmail,
+    orgPhone: row.orgPhone,
+    orgAddress: row.orgAddress,
+    orgType: row.orgType,
     downloadedByEmail: row.downloadedByEmail,
+    termsAccepted: row.termsAccepted === true,
   };
 }

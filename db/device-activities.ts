@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, notInArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, isNull, lt, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { DeviceActivityType, DeviceResult } from '../domain/devices';
 import { recordAudit } from './audit';
 import type { Db } from './client';
 import { appendFeed, lockFeeds, type FeedEntry } from './devices';
+import { inJsonIntList, inJsonList, jsonTexts } from './json-params';
 import { deviceActivities, deviceActivityItems, devices, links } from './schema';
 
 /**
@@ -46,8 +47,11 @@ export async function createDeviceActivity(db: Db, input: NewDeviceActivity): Pr
       })
       .returning();
     if (!row) throw new Error('device activity insert returned nothing');
-    for (let i = 0; i < input.serials.length; i += 2000) {
-      await tx.insert(deviceActivityItems).values(input.serials.slice(i, i + 2000).map((serialNumber, j) => ({ activityId: input.id, position: i + j, serialNumber })));
+    // The serial numbers as one JSON parameter (db/json-params.ts); each one's position is its index.
+    for (let i = 0; i < input.serials.length; i += 10_000) {
+      await tx.execute(sql`
+        insert into ${deviceActivityItems} (activity_id, position, serial_number)
+        select ${input.id}::uuid, ${i} + ord::int - 1, value from ${jsonTexts(input.serials.slice(i, i + 10_000))}`);
     }
     return row;
   });
@@ -145,7 +149,7 @@ export async function applyDeviceActivityPage(db: Db, input: { activityId: strin
         migrationActivityId: devices.migrationActivityId,
       })
       .from(devices)
-      .where(and(eq(devices.orgId, activity.orgId), inArray(devices.serialNumber, serials)))
+      .where(and(eq(devices.orgId, activity.orgId), inJsonList(devices.serialNumber, serials)))
       .orderBy(asc(devices.serialNumber))
       .for('update');
     const bySerial = new Map(found.map((d) => [d.serialNumber, d]));
@@ -204,10 +208,10 @@ export async function applyDeviceActivityPage(db: Db, input: { activityId: strin
           await tx
             .update(devices)
             .set({ ...common, ...assignmentReset, ...migration, linkId, assignedAt: now, assignedBy: activity.createdByEmail ?? 'device activity' })
-            .where(inArray(devices.serialNumber, movers.map((d) => d.serialNumber)));
+            .where(inJsonList(devices.serialNumber, movers.map((d) => d.serialNumber)));
         }
         const stayers = changed.filter((x) => !moved(x)).map((d) => d.serialNumber);
-        if (stayers.length) await tx.update(devices).set({ ...common, ...(withDeadline ? migration : {}) }).where(inArray(devices.serialNumber, stayers));
+        if (stayers.length) await tx.update(devices).set({ ...common, ...(withDeadline ? migration : {}) }).where(inJsonList(devices.serialNumber, stayers));
         break;
       }
       case 'UNASSIGN_DEVICES': {
@@ -217,13 +221,13 @@ export async function applyDeviceActivityPage(db: Db, input: { activityId: strin
           await tx
             .update(devices)
             .set({ ...common, ...assignmentReset, linkId: null, assignedAt: null, assignedBy: null, mdmMigrationDeadline: null, migrationActivityId: null })
-            .where(inArray(devices.serialNumber, changedSerials));
+            .where(inJsonList(devices.serialNumber, changedSerials));
         }
         break;
       }
       case 'RELEASE_DEVICES': {
         for (const d of changed) if (d.linkId) feed.push({ linkId: d.linkId, serialNumber: d.serialNumber, opType: 'deleted', opDate: now });
-        if (changedSerials.length) await tx.delete(devices).where(inArray(devices.serialNumber, changedSerials));
+        if (changedSerials.length) await tx.delete(devices).where(inJsonList(devices.serialNumber, changedSerials));
         break;
       }
       case 'UPDATE_MDM_MIGRATION_DEADLINE':
@@ -234,7 +238,7 @@ export async function applyDeviceActivityPage(db: Db, input: { activityId: strin
           await tx
             .update(devices)
             .set({ ...common, mdmMigrationDeadline: update ? activity.mdmMigrationDeadline : null, migrationActivityId: update ? activity.id : null })
-            .where(inArray(devices.serialNumber, changedSerials));
+            .where(inJsonList(devices.serialNumber, changedSerials));
         }
         break;
       }
@@ -253,7 +257,7 @@ export async function applyDeviceActivityPage(db: Db, input: { activityId: strin
       await tx
         .update(deviceActivityItems)
         .set({ result: g.result, detail: g.detail })
-        .where(and(eq(deviceActivityItems.activityId, activityId), inArray(deviceActivityItems.position, g.positions)));
+        .where(and(eq(deviceActivityItems.activityId, activityId), inJsonIntList(deviceActivityItems.position, g.positions)));
     }
     const failed = verdicts.filter((v) => v.result !== 'SUCCESS').length;
     await tx

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { recordAudit } from './audit';
 import type { Db } from './client';
 import { uniqueViolation } from './errors';
@@ -20,21 +20,15 @@ export async function currentTerms(db: Db): Promise<TermsRow | undefined> {
 }
 
 /**
- * True when no terms were ever published or the organization accepted the current ones. One
- * indexed query: it runs on every MDM-facing request (api/mdm/session-auth.ts).
+ * SQL: true when no terms were ever published or the organization (`orgId`, a column or a value)
+ * accepted the current ones. An expression, so the MDM-facing lookups fold it into the query they
+ * make anyway (db/dep-sessions.ts) instead of a second round trip on every request.
  */
-export async function hasAcceptedCurrentTerms(db: Db, orgId: string): Promise<boolean> {
-  const current = db
-    .select({ id: termsVersions.id })
-    .from(termsVersions)
-    .orderBy(desc(termsVersions.publishedAt), desc(termsVersions.id))
-    .limit(1)
-    .as('current');
-  const [row] = await db
-    .select({ accepted: sql<boolean>`${termsAcceptances.orgId} is not null` })
-    .from(current)
-    .leftJoin(termsAcceptances, and(eq(termsAcceptances.termsId, current.id), eq(termsAcceptances.orgId, orgId)));
-  return row === undefined || row.accepted;
+export function termsAcceptedSql(orgId: SQL | AnyColumn | string): SQL<boolean> {
+  return sql<boolean>`coalesce((
+    select exists (select 1 from ${termsAcceptances} where ${termsAcceptances.termsId} = current_terms.id and ${termsAcceptances.orgId} = ${orgId})
+    from (select ${termsVersions.id} as id from ${termsVersions} order by ${termsVersions.publishedAt} desc, ${termsVersions.id} desc limit 1) as current_terms
+  ), true)`;
 }
 
 /** The current terms with the organization's acceptance, or undefined when none were published. */

@@ -52,7 +52,7 @@ export function depRouter(appDeps: MdmAppDeps): Router {
   router.use(express.raw({ type: () => true, limit: BODY_LIMIT }));
   router.use(sessionRouter(deps));
   router.use(requireDepSession(deps.db, deps.now));
-  router.use(requireCurrentTerms(deps.db));
+  router.use(requireCurrentTerms());
   for (const resource of depResourceRouters(deps)) router.use(resource);
   router.use((req, res) => {
     if (APPLE_DEP_PATHS.includes(req.path)) return sendDepError(res, 403, DEP_ACCESS_DENIED);

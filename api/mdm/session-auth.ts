@@ -1,7 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Db } from '../../db/client';
 import { findLiveDepSession, type DepSessionView } from '../../db/dep-sessions';
-import { hasAcceptedCurrentTerms } from '../../db/terms';
 import { DEP_TERMS_NOT_SIGNED, DEP_UNAUTHORIZED, SESSION_HEADER, sendDepError } from './errors';
 
 /** Our session tokens: 32 bytes, base64url. Anything else is unknown without a database lookup. */
@@ -45,9 +44,10 @@ export function requireDepSession(db: Db, now: () => Date): RequestHandler {
  * requireDepSession on every endpoint; a session opened before new terms were published stops
  * working at once.
  */
-export function requireCurrentTerms(db: Db): RequestHandler {
-  return async (_req: Request, res: Response, next: NextFunction) => {
-    if (!(await hasAcceptedCurrentTerms(db, depSessionOf(res).view.orgId))) return sendDepError(res, 403, DEP_TERMS_NOT_SIGNED);
+export function requireCurrentTerms(): RequestHandler {
+  // Read with the session itself (findLiveDepSession), in the same query, so no second round trip.
+  return (_req: Request, res: Response, next: NextFunction) => {
+    if (!depSessionOf(res).view.termsAccepted) return sendDepError(res, 403, DEP_TERMS_NOT_SIGNED);
     next();
   };
 }

@@ -6,10 +6,9 @@ import {
   hashSessionToken,
   newSessionToken,
   openDepSession,
-  pruneDepState,
   type DepTokenRecord,
 } from '../../db/dep-sessions';
-import { hasAcceptedCurrentTerms } from '../../db/terms';
+import { pruneBatch } from '../../db/retention';
 import {
   DepSessionRefusal,
   consumerKeyHint,
@@ -28,6 +27,7 @@ import {
   verifyOAuthSignature,
   type OAuthParams,
 } from '../../domain/oauth1';
+import { DEFAULT_RETENTION_POLICY } from '../../domain/retention';
 import type { SecretBox } from '../../domain/secret-box';
 import type { Logger } from '../../runtime/logger';
 import type { LinkCommands } from '../link-commands';
@@ -49,6 +49,10 @@ export interface DepOptions {
   /** Refused sessions allowed per source address and per consumer key and window, then 429. */
   refusalThrottle: SessionThrottle;
 }
+
+/** Expired nonces and sessions deleted after a session: at most once per interval, up to a batch of each. */
+const PRUNE_INTERVAL_MS = 1000;
+const PRUNE_BATCH = 2000;
 
 export const DEFAULT_DEP_OPTIONS: DepOptions = {
   sessionTtl: 'PT30M',
@@ -99,6 +103,24 @@ export function sessionRouter(deps: SessionDeps): Router {
   /** A nonce can pass the timestamp check for 2 × the window after it was first seen. */
   const nonceRetentionSeconds = 2 * windowSeconds;
   const router = Router({ caseSensitive: true });
+  const prunePolicy = { ...DEFAULT_RETENTION_POLICY, oauthTimestampWindowSeconds: windowSeconds, batchSize: PRUNE_BATCH };
+  let lastPruneMs = 0;
+
+  /**
+   * Expired nonces and sessions go in bounded batches, at most once a second per process and after
+   * answering, instead of two deletes per session: the retention schedule alone (100,000 rows per
+   * step and run) would fall behind a busy MDM-facing service. Correctness never depends on it.
+   */
+  async function pruneNowAndThen(at: Date): Promise<void> {
+    if (at.getTime() - lastPruneMs < PRUNE_INTERVAL_MS) return;
+    lastPruneMs = at.getTime();
+    try {
+      await pruneBatch(db, 'oauthNonces', prunePolicy, at);
+      await pruneBatch(db, 'depSessions', prunePolicy, at);
+    } catch (err) {
+      logger.debug({ err: { message: err instanceof Error ? err.message : String(err) } }, 'dep state prune failed');
+    }
+  }
 
   /** The URL the client signed: as it saw it (trust proxy: loopback), or the configured public URL. */
   function signedUrl(req: Request): string {
@@ -156,7 +178,7 @@ export function sessionRouter(deps: SessionDeps): Router {
     if (token.status === 'EXPIRED' || token.expiresAt.getTime() <= at.getTime()) return refused('token_expired', 'token_expired', true);
     if (token.status !== 'ACTIVE') return refused('token_rejected', 'token_revoked', true);
     // Apple counts unsigned terms among the authentication errors: no session, no installation.
-    if (!(await hasAcceptedCurrentTerms(db, token.orgId))) return refused('T_C_NOT_SIGNED', 'terms_not_accepted', true);
+    if (!token.termsAccepted) return refused('T_C_NOT_SIGNED', 'terms_not_accepted', true);
     return { ok: true, token, oauth };
   }
 
@@ -200,10 +222,7 @@ export function sessionRouter(deps: SessionDeps): Router {
     }
     if (!token.installedAt) signalInstalled(token);
     res.status(200).setHeader(SESSION_HEADER, sessionToken).setHeader('Cache-Control', 'no-store').json({ auth_session_token: sessionToken });
-    // Opportunistic clean-up after answering; a failure only delays it to the next session.
-    await pruneDepState(db, at, nonceRetentionSeconds).catch((err: unknown) => {
-      logger.debug({ err: { message: err instanceof Error ? err.message : String(err) } }, 'dep state prune failed');
-    });
+    await pruneNowAndThen(at);
   });
 
   return router;
