@@ -2,7 +2,7 @@ import { and, count, eq, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import { parsePublicKeyCertificate } from '../domain/certificate';
 import { addDuration } from '../domain/durations';
 import { DomainError } from '../domain/errors';
-import type { SecretBox } from '../domain/secret-box';
+import { sealedIn, type SecretBox } from '../domain/secret-box';
 import { normalizeServerName } from '../domain/server-name';
 import { generateServiceTokenSecrets } from '../domain/service-token';
 import { recordAudit } from '../db/audit';
@@ -219,8 +219,8 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
               certificateId: input.certificateId,
               consumerKey: secrets.consumerKey,
               accessToken: secrets.accessToken,
-              consumerSecretEnc: secretBox.seal(secrets.consumerSecret),
-              accessSecretEnc: secretBox.seal(secrets.accessSecret),
+              consumerSecretEnc: secretBox.seal(secrets.consumerSecret, sealedIn.tokenConsumerSecret(input.tokenId)),
+              accessSecretEnc: secretBox.seal(secrets.accessSecret, sealedIn.tokenAccessSecret(input.tokenId)),
               issuedAt,
               expiresAt,
               downloadedBy: input.actorUserId,

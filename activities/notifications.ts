@@ -7,7 +7,7 @@ import { notificationEmails, notifications, roles, users, webhookDeliveries, web
 import { notificationEvent } from '../domain/notification-event';
 import { notificationSubject, notificationText } from '../domain/notification-text';
 import { BUILT_IN_ROLES } from '../domain/permissions';
-import type { SecretBox } from '../domain/secret-box';
+import { sealedIn, type SecretBox } from '../domain/secret-box';
 import { EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, signatureHeader } from '../domain/webhook-signature';
 import type { DeliveryRetryPolicy, NotificationActivities } from './notification-activity-types';
 import { AddressNotAllowedError, deliveryErrorText, postWebhook, publicDeliveryError } from './webhook-post';
@@ -132,9 +132,9 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
       const at0 = now();
       const timestamp = Math.floor(at0.getTime() / 1000);
       // During a rotation's overlap window both secrets sign, the new one first.
-      const secrets = [secretBox.open(endpoint.secretEnc)];
+      const secrets = [secretBox.open(endpoint.secretEnc, sealedIn.webhookSecret(endpoint.id))];
       if (endpoint.previousSecretEnc && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > at0) {
-        secrets.push(secretBox.open(endpoint.previousSecretEnc));
+        secrets.push(secretBox.open(endpoint.previousSecretEnc, sealedIn.webhookPreviousSecret(endpoint.id)));
       }
       const started = Date.now();
       let statusCode: number | null = null;

@@ -7,7 +7,7 @@ import { findLinkView, listLinkViews, NO_TOKEN_CURSOR_KEY, type LinkView } from 
 import { certificateOutcome, linkOutcome, serviceTokenOutcome } from '../db/link-outcomes';
 import { certificates, links, serviceTokens } from '../db/schema';
 import { parsePublicKeyCertificate } from '../domain/certificate';
-import type { SecretBox } from '../domain/secret-box';
+import { sealedIn, type SecretBox } from '../domain/secret-box';
 import { normalizeServerName } from '../domain/server-name';
 import { principalOf, requirePermission } from './auth';
 import { readAttributes, jsonBody, multipartFile } from './body';
@@ -246,9 +246,9 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
     if (!token) throw problem('NOT_FOUND', 'The service token was not found.');
     const download = tokenDownload(view.serverName, token.token.issuedAt, tokenId, token.der, {
       consumerKey: token.token.consumerKey,
-      consumerSecret: secretBox.open(token.token.consumerSecretEnc),
+      consumerSecret: secretBox.open(token.token.consumerSecretEnc, sealedIn.tokenConsumerSecret(token.token.id)),
       accessToken: token.token.accessToken,
-      accessSecret: secretBox.open(token.token.accessSecretEnc),
+      accessSecret: secretBox.open(token.token.accessSecretEnc, sealedIn.tokenAccessSecret(token.token.id)),
       accessTokenExpiry: token.token.expiresAt,
     });
     res.status(200).set(download.headers).send(download.body);

@@ -8,7 +8,7 @@ import { findUser } from '../db/users';
 import { markSessionComplete, revokeUserSessions } from '../db/sessions';
 import { hashPassword, verifyPassword } from '../domain/password-hash';
 import { PASSWORD_MAX_LENGTH } from '../domain/password-rules';
-import type { SecretBox } from '../domain/secret-box';
+import { sealedIn, type SecretBox } from '../domain/secret-box';
 import { newTotpSecret, totpQrCode, totpUri, verifyTotp } from '../domain/totp';
 import type { Logger } from '../runtime/logger';
 import { accountEventMeta, accountEventResource, recordAndStartAccountEvent } from './account-event-flow';
@@ -87,7 +87,7 @@ export function myAccountRouter(deps: MyAccountDeps): Router {
     };
     if (isLocked(credential, at) || !(await verifyPassword(credential.passwordHash, attrs.currentPassword))) throw await reauthFailed();
     if (credential.totpSecretSealed) {
-      const step = attrs.code ? await verifyTotp(secretBox.open(credential.totpSecretSealed), attrs.code, credential.totpLastStep) : undefined;
+      const step = attrs.code ? await verifyTotp(secretBox.open(credential.totpSecretSealed, sealedIn.totpSeed(user.id)), attrs.code, credential.totpLastStep) : undefined;
       if (step === undefined || !(await acceptTotpStep(db, user.id, step))) throw await reauthFailed();
     }
     assertPasswordAcceptable(attrs.newPassword, user);
@@ -111,7 +111,7 @@ export function myAccountRouter(deps: MyAccountDeps): Router {
     if (!credential) throw problem('NOT_A_PERSON', 'An API account signs in with its API key; it has no two-factor.');
     if (credential.totpEnabledAt) throw problem('TWO_FACTOR_ALREADY_ENABLED', 'Two-factor authentication is already set up for your account.');
     const secret = newTotpSecret();
-    await setPendingTotp(db, user.id, secretBox.seal(secret));
+    await setPendingTotp(db, user.id, secretBox.seal(secret, sealedIn.totpSeed(user.id)));
     res.setHeader('Cache-Control', 'no-store');
     const otpauthUri = totpUri(secret, user.email);
     res.status(201).json({ data: { type: 'twoFactorEnrolments', id: user.id, attributes: { secret, otpauthUri, qrCode: await totpQrCode(otpauthUri) } } });
@@ -121,7 +121,7 @@ export function myAccountRouter(deps: MyAccountDeps): Router {
     const { principal, user, credential } = await me(req);
     const { code } = readAttributes(req, 'twoFactor', { code: z.string({ error: 'code is required' }).max(20) });
     if (!credential?.totpPendingSealed) throw problem('CONFLICT', 'Start the set-up first (POST /v1/me/twoFactor/enrolment).');
-    const step = await verifyTotp(secretBox.open(credential.totpPendingSealed), code, null);
+    const step = await verifyTotp(secretBox.open(credential.totpPendingSealed, sealedIn.totpSeed(user.id)), code, null);
     if (step === undefined) throw problem('TWO_FACTOR_CODE_INVALID', 'That code does not match; check the time on your device and enter the current code.');
     if (!(await confirmPendingTotp(db, user.id, credential.totpPendingSealed, step))) throw problem('CONFLICT', 'The set-up was restarted meanwhile; use the newest code.');
     if (principal.sessionId) await markSessionComplete(db, principal.sessionId);
@@ -141,7 +141,7 @@ export function myAccountRouter(deps: MyAccountDeps): Router {
     if (!session || session.complete) throw problem('CONFLICT', 'This sign-in needs no two-factor code.');
     if (!credential?.totpSecretSealed) throw problem('CONFLICT', 'Set up two-factor first (POST /v1/me/twoFactor/enrolment).');
     const at = now();
-    const step = isLocked(credential, at) ? undefined : await verifyTotp(secretBox.open(credential.totpSecretSealed), code, credential.totpLastStep);
+    const step = isLocked(credential, at) ? undefined : await verifyTotp(secretBox.open(credential.totpSecretSealed, sealedIn.totpSeed(user.id)), code, credential.totpLastStep);
     if (step === undefined || !(await acceptTotpStep(db, user.id, step))) {
       await recordFailedAttempt(db, user.id, at, options.lockout);
       throw problem('TWO_FACTOR_CODE_INVALID', 'That code is not right (or was used already). After 5 wrong tries in a row the account is locked for 15 minutes.');

@@ -7,7 +7,7 @@ import { credentialOf, findPeopleByEmail } from '../db/credentials';
 import { findPrincipalByUserId } from '../db/identity';
 import { createSession } from '../db/sessions';
 import { providerVouchedSecondFactor } from '../domain/second-factor';
-import type { SecretBox } from '../domain/secret-box';
+import { sealedIn, type SecretBox } from '../domain/secret-box';
 import type { Logger } from '../runtime/logger';
 import { twoFactorRequired, type AccountsOptions } from './accounts-options';
 import { OIDC_COOKIE, readCookie, setSessionCookies } from './cookies';
@@ -89,7 +89,7 @@ export function oidcRouter(deps: { db: Db; secretBox: SecretBox; logger: Logger;
       state: transaction.state,
       nonce: transaction.nonce,
     });
-    res.cookie(OIDC_COOKIE, deps.secretBox.seal(JSON.stringify(transaction)), {
+    res.cookie(OIDC_COOKIE, deps.secretBox.seal(JSON.stringify(transaction), sealedIn.oidcTransactionCookie()), {
       httpOnly: true,
       secure: req.secure,
       sameSite: 'lax',
@@ -108,7 +108,7 @@ export function oidcRouter(deps: { db: Db; secretBox: SecretBox; logger: Logger;
     const sealed = readCookie(req, OIDC_COOKIE);
     let transaction: Transaction;
     try {
-      transaction = JSON.parse(deps.secretBox.open(sealed ?? '')) as Transaction;
+      transaction = JSON.parse(deps.secretBox.open(sealed ?? '', sealedIn.oidcTransactionCookie())) as Transaction;
     } catch {
       return fail('no sign-in in progress in this browser');
     }

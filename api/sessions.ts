@@ -10,7 +10,7 @@ import { hitRateLimit } from '../db/rate-limits';
 import { createSession, findLiveSession, revokeSession, revokeUserSessions } from '../db/sessions';
 import { hashPassword, spendPasswordCheck, verifyPassword } from '../domain/password-hash';
 import { PASSWORD_MAX_LENGTH } from '../domain/password-rules';
-import type { SecretBox } from '../domain/secret-box';
+import { sealedIn, type SecretBox } from '../domain/secret-box';
 import { verifyTotp } from '../domain/totp';
 import type { Logger } from '../runtime/logger';
 import { recordAndStartAccountEvent } from './account-event-flow';
@@ -108,7 +108,7 @@ export function sessionsRouter(deps: SessionsDeps): Router {
     const { credential } = match;
     if (credential.totpSecretSealed) {
       if (!attrs.code) throw problem('CODE_REQUIRED', 'Enter the 6-digit code from your authenticator app.');
-      const step = await verifyTotp(deps.secretBox.open(credential.totpSecretSealed), attrs.code, credential.totpLastStep);
+      const step = await verifyTotp(deps.secretBox.open(credential.totpSecretSealed, sealedIn.totpSeed(match.userId)), attrs.code, credential.totpLastStep);
       if (step === undefined || !(await acceptTotpStep(db, match.userId, step))) {
         await recordFailedAttempt(db, match.userId, at, options.lockout);
         throw problem('SIGN_IN_FAILED', SIGN_IN_FAILED);

@@ -20,7 +20,7 @@ import { webhookEndpoints } from '../db/schema';
 import type { Principal } from '../db/identity';
 import { isUuid } from '../domain/ids';
 import { isNotificationKind, NOTIFICATION_KINDS } from '../domain/notification-event';
-import type { SecretBox } from '../domain/secret-box';
+import { sealedIn, type SecretBox } from '../domain/secret-box';
 import { generateWebhookSecret } from '../domain/webhook-signature';
 import { checkWebhookUrl, redactedWebhookUrl, STRICT_WEBHOOK_URL_POLICY, type ResolveHost, type WebhookUrlPolicy } from '../domain/webhook-url';
 import { principalOf, requirePermission } from './auth';
@@ -185,7 +185,7 @@ export function webhooksRouter(deps: WebhooksDeps): Router {
         url,
         description: attrs.description,
         events,
-        secretEnc: secretBox.seal(secret),
+        secretEnc: secretBox.seal(secret, sealedIn.webhookSecret(id)),
         createdBy: principal.userId,
       });
       // The origin only: some receivers put a token in the path or query.
@@ -246,8 +246,8 @@ export function webhooksRouter(deps: WebhooksDeps): Router {
     const previousExpiresAt = new Date(at.getTime() + attrs.overlapSeconds * 1000);
     const rotated = await db.transaction(async (tx) => {
       const changed = await rotateWebhookSecret(tx, { orgId: principal.orgId, id: row.id, previousExpiresAt, at }, (current) => ({
-        secretEnc: secretBox.seal(secret),
-        previousSecretEnc: secretBox.seal(secretBox.open(current.secretEnc)),
+        secretEnc: secretBox.seal(secret, sealedIn.webhookSecret(row.id)),
+        previousSecretEnc: secretBox.seal(secretBox.open(current.secretEnc, sealedIn.webhookSecret(row.id)), sealedIn.webhookPreviousSecret(row.id)),
       }));
       if (changed) await audit(tx, principal, 'webhook.rotateSecret', { webhookId: row.id, origin: new URL(changed.url).origin, overlapSeconds: attrs.overlapSeconds });
       return changed;

@@ -8,7 +8,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { auditEvents, certificates, links, notifications, serviceTokens } from '../db/schema';
 import { parsePublicKeyCertificate } from '../domain/certificate';
-import type { SecretBox } from '../domain/secret-box';
+import { sealedIn, type SecretBox } from '../domain/secret-box';
 import type { ReminderCount, SeededLink, SeedRequest } from './protocol';
 
 const DAY = 86_400_000;
@@ -73,8 +73,8 @@ export async function seedLinks(db: Db, secretBox: SecretBox, request: SeedReque
         certificateId,
         consumerKey: `CK_${randomBytes(64).toString('hex')}`,
         accessToken: `AT_${randomBytes(64).toString('hex')}`,
-        consumerSecretEnc: secretBox.seal(`CS_${randomBytes(64).toString('hex')}`),
-        accessSecretEnc: secretBox.seal(`AS_${randomBytes(64).toString('hex')}`),
+        consumerSecretEnc: secretBox.seal(`CS_${randomBytes(64).toString('hex')}`, sealedIn.tokenConsumerSecret(tokenId)),
+        accessSecretEnc: secretBox.seal(`AS_${randomBytes(64).toString('hex')}`, sealedIn.tokenAccessSecret(tokenId)),
         issuedAt: new Date(issuedAtMs),
         expiresAt: new Date(expiresAtMs),
         downloadedBy: org.userId,

@@ -215,7 +215,7 @@ describe('two-factor', () => {
     expect((await browser('GET', '/v1/mdmServers')).status).toBe(200);
     // The seed is stored sealed, never shown again.
     const [stored] = await stack.database.db.select().from(userCredentials).where(eq(userCredentials.userId, person.userId));
-    expect(stored?.totpSecretSealed).toMatch(/^v1\./);
+    expect(stored?.totpSecretSealed).toMatch(/^v2\./);
     expect(stored?.totpSecretSealed).not.toContain(secret);
     const again = await browser('POST', '/v1/me/twoFactor/enrolment');
     expect(again.status).toBe(409);

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents, webhookEndpoints } from '../db/schema';
-import { SecretBox } from '../domain/secret-box';
+import { SecretBox, sealedIn } from '../domain/secret-box';
 import { generateWebhookSecret } from '../domain/webhook-signature';
 import { cleanupTestCertificates, makeRsaCertificate, type TestCertificate } from './support/certificates';
 import { createLink, uploadCertificate } from './support/links';
@@ -129,7 +129,7 @@ describe('webhook URLs (production policy)', () => {
     const webhookId = randomUUID();
     await stack.database.db
       .insert(webhookEndpoints)
-      .values({ id: webhookId, orgId: org.orgId, url: `http://localhost:${port}/dms-link/events`, secretEnc: secretBox.seal(generateWebhookSecret()) });
+      .values({ id: webhookId, orgId: org.orgId, url: `http://localhost:${port}/dms-link/events`, secretEnc: secretBox.seal(generateWebhookSecret(), sealedIn.webhookSecret(webhookId)) });
 
     const linkId = await createLink(call, 'Rebound Receiver MDM');
     await uploadCertificate(call, linkId, cert.certPem);

@@ -28,7 +28,7 @@ import {
   type OAuthParams,
 } from '../../domain/oauth1';
 import { DEFAULT_RETENTION_POLICY } from '../../domain/retention';
-import type { SecretBox } from '../../domain/secret-box';
+import { sealedIn, type SecretBox } from '../../domain/secret-box';
 import type { Logger } from '../../runtime/logger';
 import type { LinkCommands } from '../link-commands';
 import { SESSION_HEADER } from './errors';
@@ -163,8 +163,8 @@ export function sessionRouter(deps: SessionDeps): Router {
       baseUrl: signedUrl(req),
       queryParams,
       oauth,
-      consumerSecret: secretBox.open(token.consumerSecretEnc),
-      tokenSecret: secretBox.open(token.accessSecretEnc),
+      consumerSecret: secretBox.open(token.consumerSecretEnc, sealedIn.tokenConsumerSecret(token.id)),
+      tokenSecret: secretBox.open(token.accessSecretEnc, sealedIn.tokenAccessSecret(token.id)),
     });
     if (!signed) return refused('signature_invalid', 'bad_signature');
     if (!isTimestampFresh(oauth.timestamp, Math.floor(at.getTime() / 1000), windowSeconds)) {
