@@ -9,7 +9,7 @@ import { provisionLink } from './support/dep';
 import { recordHistories } from './support/histories';
 import { addDevices, depCall, makeSerials, mdmSession, runActivity } from './support/devices';
 import { startWebhookReceiver, type WebhookReceiver } from './support/notifications';
-import { apiClient, eventually, startTestStack, type TestStack } from './support/stack';
+import { apiClient, eventually, startTestStack, TEST_RECEIVERS_ALLOWED, type TestStack } from './support/stack';
 
 // Administrators hear of disowned devices through the durable path: the notification is recorded in
 // the disown's own transaction and delivered by the notification workflow (retried by Temporal).
@@ -22,6 +22,8 @@ let failDeliveryStarts = false;
 beforeAll(async () => {
   stack = await startTestStack({
     notifications: { retry: { initialIntervalMs: 200, maximumIntervalMs: 1_000, backoffCoefficient: 2, maximumAttempts: 4 }, allowPrivateNetworks: true },
+    // The receiver is http on 127.0.0.1, which production's URL rules refuse (webhook-addresses.test.ts).
+    webhookUrlPolicy: TEST_RECEIVERS_ALLOWED,
     wrapCommands: (real) => ({
       ...real,
       async deliverNotification(notificationId, summary) {
