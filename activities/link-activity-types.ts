@@ -65,8 +65,11 @@ export interface LinkActivities {
   recordInstallation(input: TransitionInput & { tokenId: string }): Promise<void>;
   expireServiceToken(input: TransitionInput & { tokenId: string }): Promise<void>;
   requireReplacement(input: TransitionInput & { reason: ReplacementReason }): Promise<void>;
-  /** Records the notification once (by its dedupe key) and returns its id, new or existing. */
-  notify(input: NotifyInput): Promise<{ notificationId: string }>;
+  /**
+   * Records the notification once (by its dedupe key) and returns its id, new or existing, and
+   * whether it has anywhere to go (a webhook endpoint taking its kind, or email configured).
+   */
+  notify(input: NotifyInput): Promise<{ notificationId: string; deliver: boolean }>;
   updateLinkRecord(input: UpdateLinkRecordInput): Promise<{ serverName: string }>;
   deleteLinkRecord(input: DeleteLinkRecordInput): Promise<void>;
 }

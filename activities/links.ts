@@ -12,12 +12,15 @@ import { uniqueViolation } from '../db/errors';
 import { certificates, links, notifications, serviceTokens } from '../db/schema';
 import { classified } from './failures';
 import type { LinkActivities } from './link-activity-types';
+import { hasWebhookReceiver, type NotificationDeliveryConfig } from './notifications';
 
 export interface LinkActivityDeps {
   db: Db;
   secretBox: SecretBox;
   maxCertificatesPerOrganization: number;
   now?: () => Date;
+  /** Email is configured when smtp is set (notify then always asks for a delivery). */
+  notifications?: Partial<Pick<NotificationDeliveryConfig, 'smtp'>> | undefined;
 }
 
 /** Every link activity's errors are classified (activities/failures.ts): only transient faults retry. */
@@ -294,11 +297,14 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
           })
           .onConflictDoNothing()
           .returning({ id: notifications.id });
-        if (inserted[0]) return { notificationId: inserted[0].id };
+        // Whether a delivery child is worth starting: most organizations have no receiver for most kinds,
+        // and a child workflow per notification doubles a timer storm's Temporal work for nothing.
+        const deliver = deps.notifications?.smtp !== undefined || (await hasWebhookReceiver(db, input.orgId, input.kind));
+        if (inserted[0]) return { notificationId: inserted[0].id, deliver };
         // Already recorded (a retry, or the same reminder again): the workflow delivers it under the same id.
         const [existing] = await db.select({ id: notifications.id }).from(notifications).where(eq(notifications.dedupeKey, dedupeKey));
         if (!existing) throw new Error(`notification ${dedupeKey} was neither inserted nor found`);
-        return { notificationId: existing.id };
+        return { notificationId: existing.id, deliver };
       }),
 
     updateLinkRecord: (input) =>

@@ -68,7 +68,8 @@ export function ceilingActivities(real: Activities, counters: CeilingCounters = 
         counters.firstReminderAt ??= now;
         counters.lastReminderAt = now;
       }
-      return { notificationId: input.operationId };
+      // As the real notify answers for the bench's organizations, which have no webhook endpoint and no email.
+      return { notificationId: input.operationId, deliver: false };
     },
     updateLinkRecord: async (input) => ({ serverName: input.serverName ?? '' }),
     planNotificationDelivery: async () => ({ kind: '', serverName: '', webhookDeliveryIds: [], email: false, retry: DEFAULT_DELIVERY_CONFIG.retry }),

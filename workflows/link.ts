@@ -248,9 +248,14 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
 
   /** Records a notification, then delivers it (webhooks, email) in a child workflow of its own. */
   async function notify(input: Omit<NotifyInput, 'operationId' | 'linkId' | 'orgId'>): Promise<void> {
-    const recorded: { notificationId?: string } | null | undefined = await activities.notify({ ...op(), ...input });
+    const recorded: { notificationId?: string; deliver?: boolean } | null | undefined = await activities.notify({ ...op(), ...input });
     // Histories recorded before webhook delivery start no child here (and their notify returned nothing).
-    if (recorded?.notificationId && patched('webhook-delivery')) await startDelivery(recorded.notificationId, input.kind);
+    if (!recorded?.notificationId || !patched('webhook-delivery')) return;
+    // A notification with no receiver (no webhook endpoint for its kind, no email) starts no delivery
+    // child: that child and its planning activity were half of a timer storm's Temporal work, for
+    // nothing. Histories recorded before notify answered `deliver` start the child as they did.
+    if (recorded.deliver === false && patched('deliver-only-to-receivers')) return;
+    await startDelivery(recorded.notificationId, input.kind);
   }
 
   async function startDelivery(notificationId: string, kind: string): Promise<void> {

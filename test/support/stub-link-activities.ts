@@ -49,7 +49,7 @@ export function stubLinkActivities() {
     async notify(input) {
       record('notify', input);
       // No id: the workflow starts no delivery child (webhooks are not under test here).
-      return undefined as unknown as { notificationId: string };
+      return undefined as unknown as { notificationId: string; deliver: boolean };
     },
     async updateLinkRecord(input) {
       record('updateLinkRecord', input);
