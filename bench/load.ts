@@ -17,6 +17,8 @@ export interface LoadSummary {
   achievedRate: number;
   non2xx: number;
   errors: number;
+  /** Unanswered when the load ended (included in errors; in the latencies at their age then). */
+  unanswered?: number;
   firstRefusal?: string;
   latencyMs: Distribution;
 }
@@ -30,6 +32,12 @@ export interface EndpointTarget {
   headers?: Record<string, string>;
   /** Values for `{id}` in path and body. */
   ids?: string[];
+}
+
+/** Seconds a load waits for late answers after its last request (unanswered ones count as errors); `setDrainSeconds`. */
+let drainSeconds = 30;
+export function setDrainSeconds(seconds: number): void {
+  drainSeconds = seconds;
 }
 
 export async function runLoad(target: EndpointTarget, load: { mode: 'paced' | 'closed'; rate?: number; concurrency?: number; seconds: number }, workDir: string): Promise<LoadSummary> {
@@ -51,6 +59,7 @@ export async function runLoad(target: EndpointTarget, load: { mode: 'paced' | 'c
     concurrency: load.concurrency ?? 16,
     seconds: load.seconds,
     maxSockets: 128,
+    drainSeconds,
   };
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'bench/paced-load.ts'], {
@@ -60,7 +69,7 @@ export async function runLoad(target: EndpointTarget, load: { mode: 'paced' | 'c
     });
     let stdout = '';
     let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), (load.seconds + 90) * 1000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), (load.seconds + drainSeconds + 60) * 1000);
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
     child.on('exit', (code) => {
@@ -76,6 +85,7 @@ export async function runLoad(target: EndpointTarget, load: { mode: 'paced' | 'c
     achievedRate: result.achievedRate,
     non2xx: result.non2xx,
     errors: result.errors,
+    ...(result.unanswered ? { unanswered: result.unanswered } : {}),
     ...(result.firstRefusal ? { firstRefusal: result.firstRefusal } : {}),
     latencyMs: distribution(result.latenciesMs),
   };

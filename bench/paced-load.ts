@@ -41,6 +41,8 @@ export interface LoadRequest {
   concurrency: number;
   seconds: number;
   maxSockets: number;
+  /** How long to wait for answers after the last request is sent (unanswered ones then count as errors). */
+  drainSeconds?: number;
 }
 
 export interface LoadResult {
@@ -48,6 +50,8 @@ export interface LoadResult {
   ok: number;
   non2xx: number;
   errors: number;
+  /** Not answered by the end of the drain: counted in errors, and in the latencies at their age then (a lower bound). */
+  unanswered?: number;
   /** The first non-2xx status and the start of its body, to say why. */
   firstRefusal?: string;
   achievedRate: number;
@@ -68,6 +72,8 @@ async function main(): Promise<void> {
   let non2xx = 0;
   let errors = 0;
   let finished = 0;
+  /** Due (paced) or send (closed) time of each request still waiting for its answer. */
+  const waiting = new Set<{ from: number }>();
   let firstRefusal: string | undefined;
 
   const pick = (template: string) => template.replace(/\{id\}/g, () => ids[Math.floor(Math.random() * ids.length)] ?? '');
@@ -86,6 +92,8 @@ async function main(): Promise<void> {
   }
 
   const send = (from: number, done?: () => void): void => {
+    const entry = { from };
+    waiting.add(entry);
     const path = `${prefix}${pick(request.path)}`;
     const body = request.body === undefined ? undefined : pick(request.body);
     const headers = headersFor(path.split('?')[0] ?? path);
@@ -97,6 +105,7 @@ async function main(): Promise<void> {
       });
       res.on('end', () => {
         finished++;
+        waiting.delete(entry);
         if (res.statusCode && res.statusCode >= 200 && res.statusCode < 300) {
           ok++;
           latenciesMs.push(performance.now() - from);
@@ -110,6 +119,7 @@ async function main(): Promise<void> {
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (err) => {
       finished++;
+      waiting.delete(entry);
       errors++;
       firstRefusal ??= err.message;
       done?.();
@@ -147,14 +157,18 @@ async function main(): Promise<void> {
     });
   }
   const sendSeconds = (performance.now() - start) / 1000;
-  const drainDeadline = performance.now() + 30_000;
+  const drainDeadline = performance.now() + (request.drainSeconds ?? 30) * 1000;
   while (finished < sent && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 20));
+  // Unanswered: their latency is at least their age now (so the p99 is not flattered by dropping them).
+  const unanswered = waiting.size;
+  for (const w of waiting) latenciesMs.push(performance.now() - w.from);
   agent.destroy();
   const result: LoadResult = {
     requests: sent,
     ok,
     non2xx,
     errors: errors + (sent - finished),
+    ...(unanswered ? { unanswered } : {}),
     ...(firstRefusal ? { firstRefusal } : {}),
     achievedRate: Math.round(((request.mode === 'paced' ? sent : ok) / sendSeconds) * 10) / 10,
     latenciesMs,

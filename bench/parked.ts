@@ -23,6 +23,8 @@ export interface ParkedResult {
   firstFailure?: string;
   startSeconds: number;
   startsPerSecond: number;
+  /** From the first start until every started one is ACTIVE (or the settle limit). */
+  takeUpSeconds: number;
   /** Running, ACTIVE and taken up by the worker at the end. */
   workflows: number;
   workerRssMiB: number | null;
@@ -67,6 +69,7 @@ export async function measureParked(
   }, 2000);
   try {
     log(`  seeded ${links.length} links; starting their parked runs …`);
+    const t0 = Date.now();
     const start = await startParkedLifecycles(stack.client, {
       taskQueue: 'dms-link',
       orgId: org.orgId,
@@ -78,11 +81,17 @@ export async function measureParked(
     log(`  started ${start.started} in ${start.seconds} s (${start.perSecond}/s, ${start.failures} failures); waiting for the worker to take them up …`);
     const settleDeadline = Date.now() + settings.settleTimeLimitMs;
     let active = 0;
+    let progressAt = Date.now() + 10_000;
     for (;;) {
       active = await countActive(stack.client, 'dms-link', org.orgId);
       if (active >= start.started || Date.now() > settleDeadline) break;
+      if (Date.now() >= progressAt) {
+        progressAt = Date.now() + 10_000;
+        log(`  ${active} of ${start.started} ACTIVE …`);
+      }
       await sleep(1000);
     }
+    const takeUpSeconds = Math.round((Date.now() - t0) / 100) / 10;
     // Let the worker go idle (sticky cache, slots) and the disk files settle before reading them.
     await sleep(3000);
     const stats = await stack.worker.request({ op: 'stats', gc: true });
@@ -98,6 +107,7 @@ export async function measureParked(
       ...(start.firstFailure ? { firstFailure: start.firstFailure } : {}),
       startSeconds: start.seconds,
       startsPerSecond: start.perSecond,
+      takeUpSeconds,
       workflows: active,
       workerRssMiB: mib(stats.rssBytes),
       workerPeakRssMiB: mib(peakRss),

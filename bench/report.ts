@@ -3,7 +3,7 @@
  * Postgres unless --db says otherwise — at the top level, every column under `columns`), and the
  * printed table with one verdict per goal and column.
  */
-import type { ColumnReport, Report } from './run';
+import type { ColumnReport, Part, Report } from './run';
 
 /** A figure and the size it was measured at; value null when it was not measured (reason says why). */
 export interface Figure {
@@ -18,7 +18,8 @@ const n = (v: number) => v.toLocaleString('en-US');
 
 function columnFigures(c: ColumnReport, r: Report): Figures {
   const s = r.settings;
-  const missing = (what: string, reason = c.failed ? `the run failed: ${c.failed}` : `not measured in this run (--only)`): Figure => ({ value: null, size: what, reason });
+  const why = (part: Part) => (part === 'tokens' ? r.tokenIssuanceSkipped : c.skipped[part]) ?? (c.failed ? `the run failed: ${c.failed}` : r.parts.includes(part) ? 'not measured (see the run output)' : 'not measured in this run (--only)');
+  const missing = (part: Part, what: string, reason = why(part)): Figure => ({ value: null, size: what, reason });
   const o = c.onboarding;
   const d = c.dep;
   const dev = c.devices;
@@ -32,40 +33,40 @@ function columnFigures(c: ColumnReport, r: Report): Figures {
   const stormSize = st ? `${n(st.started)} reminders due in one second` : `${n(s.storm.links)} reminders`;
   return {
     onboarding: {
-      ratioToCeiling: o ? { value: o.ratioToCeiling, size: onboardingSize } : missing(onboardingSize),
-      linksPerSecond: o ? { value: o.linksPerSecond, size: onboardingSize } : missing(onboardingSize),
-      worstStepP50MsAtConcurrency1: o?.worstStepP50AtOne ? { value: o.worstStepP50AtOne.ms, size: `concurrency 1, step ${o.worstStepP50AtOne.step}` } : missing('concurrency 1'),
+      ratioToCeiling: o ? { value: o.ratioToCeiling, size: onboardingSize } : missing('onboarding', onboardingSize),
+      linksPerSecond: o ? { value: o.linksPerSecond, size: onboardingSize } : missing('onboarding', onboardingSize),
+      worstStepP50MsAtConcurrency1: o?.worstStepP50AtOne ? { value: o.worstStepP50AtOne.ms, size: `concurrency 1, step ${o.worstStepP50AtOne.step}` } : missing('onboarding', 'concurrency 1'),
     },
     dep: {
-      p99Ms: d ? { value: d.p99Ms, size: depSize } : missing(depSize),
-      ratioToCeiling: d ? { value: d.ratioToCeiling, size: `closed-loop capacity, ${s.dep.concurrency} connections` } : missing('capacity'),
+      p99Ms: d ? { value: d.p99Ms, size: depSize } : missing('dep', depSize),
+      ratioToCeiling: d ? { value: d.ratioToCeiling, size: `closed-loop capacity, ${s.dep.concurrency} connections` } : missing('dep', 'capacity'),
     },
     devices: {
-      fetchSeconds: dev?.fetch ? { value: dev.fetch.seconds, size: devSize } : missing(devSize, devReason),
-      fetchRatioToCeiling: dev?.fetch ? { value: dev.fetch.ratioToCeiling, size: devSize } : missing(devSize, devReason),
-      syncSeconds: dev?.sync ? { value: dev.sync.seconds, size: `${n(dev.sync.reassignments)} reassignments` } : missing(`${n(s.devices.assign)} reassignments`, devReason),
+      fetchSeconds: dev?.fetch ? { value: dev.fetch.seconds, size: devSize } : missing('devices', devSize, devReason),
+      fetchRatioToCeiling: dev?.fetch ? { value: dev.fetch.ratioToCeiling, size: devSize } : missing('devices', devSize, devReason),
+      syncSeconds: dev?.sync ? { value: dev.sync.seconds, size: `${n(dev.sync.reassignments)} reassignments` } : missing('devices', `${n(s.devices.assign)} reassignments`, devReason),
     },
     activities: {
-      devicesPerSecond: dev?.assign ? { value: dev.assign.devicesPerSecond, size: `ASSIGN_DEVICES of ${n(dev.assign.devices)}` } : missing(`ASSIGN_DEVICES of ${n(s.devices.assign)}`, devReason),
+      devicesPerSecond: dev?.assign ? { value: dev.assign.devicesPerSecond, size: `ASSIGN_DEVICES of ${n(dev.assign.devices)}` } : missing('devices', `ASSIGN_DEVICES of ${n(s.devices.assign)}`, devReason),
     },
     timerStorm: {
-      remindersPerSecond: st ? { value: st.remindersPerSecond, size: stormSize } : missing(stormSize),
-      lost: st ? { value: st.lost, size: stormSize } : missing(stormSize),
-      doubled: st ? { value: st.doubled, size: stormSize } : missing(stormSize),
-      ratioToCeiling: c.timerStorm ? { value: c.timerStorm.ratioToCeiling, size: stormSize } : missing(stormSize),
+      remindersPerSecond: st ? { value: st.remindersPerSecond, size: stormSize } : missing('storm', stormSize),
+      lost: st ? { value: st.lost, size: stormSize } : missing('storm', stormSize),
+      doubled: st ? { value: st.doubled, size: stormSize } : missing('storm', stormSize),
+      ratioToCeiling: c.timerStorm ? { value: c.timerStorm.ratioToCeiling, size: stormSize } : missing('storm', stormSize),
     },
     parked: {
-      workflows: p ? { value: p.workflows, size: `${n(p.requested)} asked` } : missing(`${n(s.parked.workflows)} asked`),
-      workerRssMiB: p ? { value: p.workerRssMiB, size: `${n(p.workflows)} parked lifecycles` } : missing('parked lifecycles'),
-      temporalBytesPerLink: p ? { value: p.temporalBytesPerLink, size: `${n(p.started)} parked lifecycles` } : missing('parked lifecycles'),
-      postgresBytesPerLink: p ? { value: p.postgresBytesPerLink, size: `${n(p.started)} links with their rows` } : missing('parked lifecycles'),
+      workflows: p ? { value: p.workflows, size: `${n(p.requested)} asked` } : missing('parked', `${n(s.parked.workflows)} asked`),
+      workerRssMiB: p ? { value: p.workerRssMiB, size: `${n(p.workflows)} parked lifecycles` } : missing('parked', 'parked lifecycles'),
+      temporalBytesPerLink: p ? { value: p.temporalBytesPerLink, size: `${n(p.started)} parked lifecycles` } : missing('parked', 'parked lifecycles'),
+      postgresBytesPerLink: p ? { value: p.postgresBytesPerLink, size: `${n(p.started)} links with their rows` } : missing('parked', 'parked lifecycles'),
     },
     reads: {
-      p99Ms: c.reads ? { value: c.reads.p99Ms, size: `${n(c.reads.links)} links, ${s.reads.rate} req/s, worst of limit=100 / sort=tokenExpiry / filter[expiringWithinDays]=30` } : missing(`${n(s.reads.links)} links`),
+      p99Ms: c.reads ? { value: c.reads.p99Ms, size: `${n(c.reads.links)} links, ${s.reads.rate} req/s, worst of limit=100 / sort=tokenExpiry / filter[expiringWithinDays]=30` } : missing('reads', `${n(s.reads.links)} links`),
     },
     tokenIssuance: {
-      ratioToOpenssl: t ? { value: t.ratioToOpenssl, size: `${n(t.certificates)} distinct certificates` } : missing('1,000 distinct certificates'),
-      shareOfOnboarding: t ? { value: t.shareOfOnboarding, size: 'one token / one onboarding at concurrency 1' } : missing('one onboarding'),
+      ratioToOpenssl: t ? { value: t.ratioToOpenssl, size: `${n(t.certificates)} distinct certificates` } : missing('tokens', '1,000 distinct certificates'),
+      shareOfOnboarding: t ? { value: t.shareOfOnboarding, size: 'one token / one onboarding at concurrency 1' } : missing('tokens', 'one onboarding'),
     },
   };
 }
@@ -192,6 +193,8 @@ export function renderTable(r: Report): string {
   }
   for (const c of cols) {
     if (c.failed) lines.push(`\n${c.column}: FAILED — ${c.failed}`);
+    for (const [part, reason] of Object.entries(c.skipped)) lines.push(`${c.column} ${part}: ${reason}`);
+    lines.push(`${c.column} seconds per part: ${Object.entries(c.partSeconds).map(([p, sec]) => `${p} ${sec}`).join(', ') || '—'}`);
     if (c.onboarding) {
       lines.push('');
       lines.push(`${c.column} onboarding (ms p50 / p99 per step):`);

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { writeWorkflowBundle } from '../runtime/workflow-bundle';
 import { measureDevices, type DevicesResult } from './devices';
 import { machineInfo, versionsInfo } from './environment';
+import { setDrainSeconds } from './load';
 import { makeMdmIdentity } from './mdm-client';
 import { measureHotPath, measureOnboarding, measureReads, onboardingDriver, type HotPathResult, type OnboardingResult, type ReadResult } from './parts';
 import { measureParked, type ParkedResult } from './parked';
@@ -55,12 +56,12 @@ const DATABASE_SERVER_URL = process.env.DATABASE_URL || 'postgres://postgres@127
 const SETTINGS = {
   mode: quick ? 'quick' : 'full',
   columns,
-  tokens: { certificates: quick ? 300 : 1000, keys: quick ? 8 : 32, seconds: 3, opensslSeconds: 3 },
+  tokens: { certificates: quick ? 300 : 1000, keys: quick ? 8 : 32, seconds: quick ? 2 : 3, opensslSeconds: 3 },
   onboarding: {
-    warmup: quick ? { concurrency: 4, links: 4 } : { concurrency: 8, links: 32 },
+    warmup: quick ? { concurrency: 2, links: 2 } : { concurrency: 8, links: 32 },
     levels: quick
       ? [
-          { concurrency: 1, links: 4 },
+          { concurrency: 1, links: 3 },
           { concurrency: 32, links: 32 },
         ]
       : [
@@ -68,21 +69,46 @@ const SETTINGS = {
           { concurrency: 8, links: 64 },
           { concurrency: 32, links: 192 },
         ],
-    levelTimeLimitMs: quick ? 45_000 : 180_000,
+    levelTimeLimitMs: quick ? 20_000 : 90_000,
   },
-  dep: { rate: 500, seconds: quick ? 2 : 6, capacitySeconds: sizeArg('dep-capacity-seconds', quick ? 1 : 3), concurrency: 16, tokens: quick ? 8 : 32 },
+  dep: { rate: 500, seconds: quick ? 2 : 6, capacitySeconds: sizeArg('dep-capacity-seconds', quick ? 1 : 3), concurrency: 16, tokens: quick ? 4 : 32 },
   reads: { links: sizeArg('reads', quick ? 1_000 : 10_000), rate: 200, seconds: quick ? 2 : 6, capacitySeconds: quick ? 1 : 2, concurrency: 8 },
-  parked: { workflows: sizeArg('parked', quick ? 300 : 10_000), concurrency: 64, startTimeLimitMs: quick ? 60_000 : 300_000, settleTimeLimitMs: quick ? 30_000 : 120_000 },
-  storm: { links: sizeArg('storm', quick ? 300 : 5_000), concurrency: 64, drainTimeLimitMs: quick ? 45_000 : 150_000 },
-  devices: { devices: sizeArg('devices', quick ? 10_000 : 100_000), pageSize: 1000, assign: quick ? 2_000 : 10_000 },
+  parked: { workflows: sizeArg('parked', quick ? 200 : 10_000), concurrency: 64, startTimeLimitMs: quick ? 20_000 : 240_000, settleTimeLimitMs: quick ? 15_000 : 120_000 },
+  storm: { links: sizeArg('storm', quick ? 200 : 5_000), concurrency: 64, drainTimeLimitMs: quick ? 20_000 : 120_000, marginMs: quick ? 5_000 : 10_000 },
+  devices: { devices: sizeArg('devices', quick ? 5_000 : 100_000), pageSize: 1000, assign: quick ? 1_000 : 10_000 },
+  /** Seconds a paced or closed load waits for late answers (an overloaded service's queue) before counting them unanswered. */
+  loadDrainSeconds: quick ? 4 : 15,
   service: { logLevel: 'info', temporal: 'dev server, SQLite file (synchronous=OFF)', databaseServer: DATABASE_SERVER_URL.replace(/\/\/[^@/]*@/, '//…@') },
 };
 export type Settings = typeof SETTINGS;
+
+/**
+ * Wall-time budgets, so a run ends when it says it does: each part of a column has its own (a part
+ * that overruns is abandoned — its figures null with the reason — and the column's processes are
+ * restarted for the next part, so nothing it left running weighs on the next one), and the whole
+ * run has one: a part is not begun without the time it needs left (its figures null, saying so).
+ * `--budget=SECONDS` sets the run's. Quick: under 5 minutes on the 2-core reference machine, idle;
+ * full: about 35 minutes.
+ */
+const BUDGET = {
+  // Quick: 270 s of parts, the rest of the 5 minutes for stopping the last processes and the report.
+  runSeconds: sizeArg('budget', quick ? 270 : 2_100),
+  /** Per part and column (seconds); the tokens part runs once, before the columns. */
+  part: quick
+    ? { tokens: 15, onboarding: 25, dep: 25, reads: 25, parked: 20, storm: 45, devices: 25 }
+    : { tokens: 30, onboarding: 240, dep: 120, reads: 120, parked: 480, storm: 480, devices: 480 },
+  /** A part is not begun with less than this share of its budget left. */
+  minimumShare: 0.5,
+} satisfies { runSeconds: number; part: Record<Part, number>; minimumShare: number };
 
 // ---- the run -----------------------------------------------------------------------------------
 
 export interface ColumnReport {
   column: Column;
+  /** Parts not measured (over their budget, or no time left), with the reason. */
+  skipped: Partial<Record<Part, string>>;
+  /** Wall seconds each part took. */
+  partSeconds: Partial<Record<Part, number>>;
   onboarding?: OnboardingResult;
   dep?: HotPathResult;
   reads?: ReadResult;
@@ -103,61 +129,141 @@ export interface Report {
   versions: Record<string, unknown>;
   settings: Settings;
   tokenIssuance?: TokenIssuanceResult & { shareOfOnboarding: number | null };
+  tokenIssuanceSkipped?: string;
+  budget: typeof BUDGET;
   columns: ColumnReport[];
   profiles: string[];
   notes: string[];
 }
 
-const say = (line: string) => process.stdout.write(`${line}\n`);
+let runStart = Date.now();
+/** Section headers (lines opening with a newline and a bracket) carry the run's elapsed seconds. */
+const say = (line: string) => process.stdout.write(`${line.startsWith('\n[') ? `\n[+${Math.round((Date.now() - runStart) / 1000)} s] ${line.slice(1)}` : line}\n`);
+const sayNow = say;
 const cleanups: Array<() => Promise<void>> = [];
 
-async function runColumn(column: Column, report: Report, identity: Awaited<ReturnType<typeof makeMdmIdentity>>, tmpDir: string, nodeArgs: string[]): Promise<ColumnReport> {
-  const out: ColumnReport = { column };
-  const certificateDer = identity.certificates[0]?.der ?? Buffer.alloc(0);
-  say(`\n[${column}] Temporal dev server and the processes under test (${column === 'postgres' ? 'api and worker apart' : 'embedded: api and worker in one process with PGlite'}) and their ceiling …`);
-  const stack: Stack = await startStack({
-    column,
-    databaseServerUrl: DATABASE_SERVER_URL,
-    workDir: tmpDir,
-    logLevel: SETTINGS.service.logLevel,
-    workflowBundlePath: path.join(tmpDir, 'workflow-bundle.js'),
-    nodeArgs,
-    log: say,
+let runDeadline = Number.POSITIVE_INFINITY;
+const secondsLeft = () => Math.max(0, (runDeadline - Date.now()) / 1000);
+
+class OverBudget extends Error {}
+
+/** fn within budgetMs, or an OverBudget rejection (fn goes on in the background; the caller cleans up). */
+async function withinBudget<T>(budgetMs: number, fn: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const over = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new OverBudget(`over its time budget of ${Math.round(budgetMs / 1000)} s`)), budgetMs);
   });
-  cleanups.unshift(() => stack.stop());
+  const work = fn();
+  work.catch(() => undefined); // abandoned work may fail later, when its processes are stopped
   try {
+    return await Promise.race([work, over]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The part's budget, cut to what the column has left of its share of the run. */
+function partBudgetMs(part: Part, columnDeadline: number): { ms: number; reason?: string } {
+  const want = BUDGET.part[part];
+  const have = (columnDeadline - Date.now()) / 1000;
+  if (have < want * BUDGET.minimumShare) return { ms: 0, reason: `not run: the column's share of the run's time budget (${BUDGET.runSeconds} s, --budget) had ${Math.max(0, Math.round(have))} s left for it, it needs up to ${want} s` };
+  return { ms: Math.min(want, have) * 1000 };
+}
+
+async function runColumn(column: Column, identity: Awaited<ReturnType<typeof makeMdmIdentity>>, tmpDir: string, nodeArgs: string[], columnDeadline: number): Promise<ColumnReport> {
+  const out: ColumnReport = { column, skipped: {}, partSeconds: {} };
+  const certificateDer = identity.certificates[0]?.der ?? Buffer.alloc(0);
+  const start = async (): Promise<Stack> => {
+    say(`\n[${column}] Temporal dev server and the processes under test (${column === 'postgres' ? 'api and worker apart' : 'embedded: api and worker in one process with PGlite'}) and their ceiling …`);
+    const t0 = Date.now();
+    const stack = await startStack({
+      column,
+      databaseServerUrl: DATABASE_SERVER_URL,
+      workDir: tmpDir,
+      logLevel: SETTINGS.service.logLevel,
+      workflowBundlePath: path.join(tmpDir, 'workflow-bundle.js'),
+      nodeArgs,
+      log: say,
+    });
+    cleanups.unshift(() => stack.stop());
+    say(`  API ${stack.apiUrl}, MDM-facing ${stack.mdmUrl}, ceiling ${stack.ceilingApiUrl} / ${stack.ceilingMdmUrl}${stack.databaseName ? `, database ${stack.databaseName}` : ''} (${Math.round((Date.now() - t0) / 1000)} s)`);
+    return stack;
+  };
+  const wanted = PARTS.filter((p) => p !== 'tokens' && parts.has(p));
+  let stack: Stack | undefined;
+  try {
+    stack = await start();
     const idle = await stack.worker.request({ op: 'stats', gc: true });
-    say(`  API ${stack.apiUrl}, MDM-facing ${stack.mdmUrl}, ceiling ${stack.ceilingApiUrl} / ${stack.ceilingMdmUrl}${stack.databaseName ? `, database ${stack.databaseName}` : ''}`);
-    const driver = onboardingDriver(stack, identity.certificates);
-    if (parts.has('onboarding')) {
-      say(`\n[${column}: onboarding] create → certificate → token → /session → ACTIVE, service vs ceiling …`);
-      out.onboarding = await measureOnboarding(stack, driver, SETTINGS.onboarding, say);
-    }
-    if (parts.has('dep')) {
-      say(`\n[${column}: MDM-facing hot path] paced at ${SETTINGS.dep.rate} req/s, capacity vs a no-op handler …`);
-      out.dep = await measureHotPath(stack, driver, SETTINGS.dep, tmpDir, say);
-    }
-    if (parts.has('reads')) {
-      say(`\n[${column}: list reads] ${SETTINGS.reads.links} links in one organization …`);
-      out.reads = await measureReads(stack, SETTINGS.reads, certificateDer, tmpDir, say);
-    }
-    if (parts.has('parked')) {
-      say(`\n[${column}: parked] ${SETTINGS.parked.workflows} ACTIVE lifecycles on their renewal timers …`);
-      out.parked = await measureParked(stack, SETTINGS.parked, certificateDer, idle, say);
-    }
-    if (parts.has('storm')) {
-      say(`\n[${column}: timer storm] ${SETTINGS.storm.links} reminders due in the same second, service then ceiling …`);
-      out.timerStorm = await measureStorm(stack, { ...SETTINGS.storm, expectedStartsPerSecond: out.parked?.startsPerSecond ?? 100 }, certificateDer, say);
-    }
-    if (parts.has('devices')) {
-      say(`\n[${column}: devices] …`);
-      out.devices = await measureDevices(stack, driver, SETTINGS.devices, say);
+    for (const part of wanted) {
+      const budget = partBudgetMs(part, columnDeadline);
+      if (budget.reason) {
+        out.skipped[part] = budget.reason;
+        sayNow(`\n[${column}: ${part}] ${budget.reason}`);
+        continue;
+      }
+      if (!stack) {
+        stack = await start();
+      }
+      const s: Stack = stack;
+      const driver = onboardingDriver(s, identity.certificates);
+      const t0 = Date.now();
+      // An abandoned part may still be finishing a step in the background: its lines are dropped.
+      let abandoned = false;
+      const say = (line: string) => {
+        if (!abandoned) sayNow(line);
+      };
+      try {
+        const measured = await withinBudget(budget.ms, async (): Promise<Partial<ColumnReport>> => {
+          switch (part) {
+            case 'onboarding':
+              say(`\n[${column}: onboarding] create → certificate → token → /session → ACTIVE, service vs ceiling …`);
+              return { onboarding: await measureOnboarding(s, driver, SETTINGS.onboarding, say) };
+            case 'dep':
+              say(`\n[${column}: MDM-facing hot path] paced at ${SETTINGS.dep.rate} req/s, capacity vs a no-op handler …`);
+              return { dep: await measureHotPath(s, driver, SETTINGS.dep, tmpDir, say) };
+            case 'reads':
+              say(`\n[${column}: list reads] ${SETTINGS.reads.links} links in one organization …`);
+              return { reads: await measureReads(s, SETTINGS.reads, certificateDer, tmpDir, say) };
+            case 'parked':
+              say(`\n[${column}: parked] ${SETTINGS.parked.workflows} ACTIVE lifecycles on their renewal timers …`);
+              return { parked: await measureParked(s, SETTINGS.parked, certificateDer, idle, say) };
+            case 'storm':
+              say(`\n[${column}: timer storm] ${SETTINGS.storm.links} reminders due in the same second, service then ceiling …`);
+              return {
+                timerStorm: await measureStorm(
+                s,
+                { ...SETTINGS.storm, expectedTakeUpPerSecond: out.parked ? out.parked.started / Math.max(1, out.parked.takeUpSeconds) : null },
+                  certificateDer,
+                  say,
+                ),
+              };
+            case 'devices':
+              say(`\n[${column}: devices] …`);
+              return { devices: await measureDevices(s, driver, SETTINGS.devices, say) };
+            case 'tokens':
+              return {}; // before the columns
+          }
+        });
+        // Only a part that finished in time reports (an abandoned one's late results are dropped).
+        Object.assign(out, measured);
+      } catch (err) {
+        abandoned = true;
+        const message = err instanceof Error ? err.message : String(err);
+        out.skipped[part] = err instanceof OverBudget ? `abandoned: ${message}` : `failed: ${message}`;
+        sayNow(`  [${column}: ${part}] ${out.skipped[part]}; restarting the column's processes for the next part`);
+        if (!(err instanceof OverBudget)) process.stderr.write(`\n[${column}: ${part}] ${err instanceof Error ? (err.stack ?? err.message) : message}\n  logs in ${tmpDir}\n`);
+        // Whatever the part left running (loads, workflows, queries) goes with its processes.
+        await s.stop();
+        stack = undefined;
+      }
+      out.partSeconds[part] = Math.round((Date.now() - t0) / 1000);
+      sayNow(`  (${part}: ${out.partSeconds[part]} s; ${Math.round(secondsLeft())} s left of the run's budget)`);
     }
   } catch (err) {
     out.failed = err instanceof Error ? err.message : String(err);
     process.stderr.write(`\n[${column}] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n  logs in ${tmpDir}\n`);
   } finally {
-    await stack.stop();
+    await stack?.stop();
   }
   return out;
 }
@@ -172,6 +278,7 @@ async function main(): Promise<void> {
     machine: machineInfo(),
     versions: await versionsInfo(ROOT, say),
     settings: SETTINGS,
+    budget: BUDGET,
     columns: [],
     profiles: [],
     notes: [],
@@ -182,6 +289,9 @@ async function main(): Promise<void> {
   const profilesBefore = new Set(profile ? fs.readdirSync(profilesDir) : []);
   const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profilesDir}`] : [];
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dms-link-bench-'));
+  runDeadline = t0 + BUDGET.runSeconds * 1000;
+  setDrainSeconds(SETTINGS.loadDrainSeconds);
+  runStart = t0;
   const m = report.machine;
   say(`dms-link bench (${SETTINGS.mode}): ${[...parts].join(', ')} on ${columns.join(' then ')} — ${m.cpus as number} × ${m.model as string}, load average ${(m.loadAverageAtStart as number[]).join(' ')}`);
   say(`  work dir ${tmpDir}`);
@@ -195,12 +305,21 @@ async function main(): Promise<void> {
     if (parts.has('tokens')) {
       say(`\n[tokens] token issuance over ${SETTINGS.tokens.certificates} distinct certificates vs openssl speed rsa2048 …`);
       const file = profile ? path.join(profilesDir, `tokens-${Date.now()}.cpuprofile`) : undefined;
-      const t = await measureTokenIssuance(identity.certificates.slice(0, SETTINGS.tokens.certificates).map((c) => c.der), SETTINGS.tokens.seconds, file);
-      report.tokenIssuance = { ...t, shareOfOnboarding: null };
-      if (file) report.profiles.push(file);
+      try {
+        const t = await withinBudget(BUDGET.part.tokens * 1000, () =>
+          measureTokenIssuance(identity.certificates.slice(0, SETTINGS.tokens.certificates).map((c) => c.der), SETTINGS.tokens.seconds, file),
+        );
+        report.tokenIssuance = { ...t, shareOfOnboarding: null };
+        if (file) report.profiles.push(file);
+      } catch (err) {
+        report.tokenIssuanceSkipped = err instanceof Error ? err.message : String(err);
+        say(`  [tokens] ${report.tokenIssuanceSkipped}`);
+      }
     }
-    for (const column of columns) {
-      const col = await runColumn(column, report, identity, tmpDir, nodeArgs);
+    for (const [index, column] of columns.entries()) {
+      // Each column gets an equal share of what is left (the first one's unused time goes to the next).
+      const columnDeadline = Date.now() + (secondsLeft() / (columns.length - index)) * 1000;
+      const col = await runColumn(column, identity, tmpDir, nodeArgs, columnDeadline);
       report.columns.push(col);
       if (col.failed) failed = true;
     }
