@@ -161,6 +161,7 @@ async function main(): Promise<void> {
   while (finished < sent && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 20));
   // Unanswered: their latency is at least their age now (so the p99 is not flattered by dropping them).
   const unanswered = waiting.size;
+  if (unanswered) firstRefusal ??= `${unanswered} unanswered ${request.drainSeconds ?? 30} s after the last request`;
   for (const w of waiting) latenciesMs.push(performance.now() - w.from);
   agent.destroy();
   const result: LoadResult = {

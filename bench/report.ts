@@ -29,8 +29,8 @@ function columnFigures(c: ColumnReport, r: Report): Figures {
   const t = r.tokenIssuance;
   const onboardingSize = o ? `concurrency ${o.topLevel.concurrency}, ${n(o.topLevel.links)} links` : 'concurrency 32';
   const depSize = d ? `${s.dep.rate} req/s paced, ${d.endpoints.map((e) => e.endpoint).join(' + ')}, ${d.tokens} tokens` : `${s.dep.rate} req/s`;
-  const devSize = `${n(s.devices.devices)} devices, pages of ${n(s.devices.pageSize)}`;
-  const stormSize = st ? `${n(st.started)} reminders due in one second` : `${n(s.storm.links)} reminders`;
+  const devSize = `${n(dev?.fetch?.devices ?? c.sizes.devices)} devices, pages of ${n(s.devices.pageSize)}`;
+  const stormSize = st ? `${n(st.started)} reminders due in one second${st.startedInTime ? '' : ' (NOT all taken up before it)'}` : `${n(c.sizes.storm)} reminders`;
   return {
     onboarding: {
       ratioToCeiling: o ? { value: o.ratioToCeiling, size: onboardingSize } : missing('onboarding', onboardingSize),
@@ -44,10 +44,10 @@ function columnFigures(c: ColumnReport, r: Report): Figures {
     devices: {
       fetchSeconds: dev?.fetch ? { value: dev.fetch.seconds, size: devSize } : missing('devices', devSize, devReason),
       fetchRatioToCeiling: dev?.fetch ? { value: dev.fetch.ratioToCeiling, size: devSize } : missing('devices', devSize, devReason),
-      syncSeconds: dev?.sync ? { value: dev.sync.seconds, size: `${n(dev.sync.reassignments)} reassignments` } : missing('devices', `${n(s.devices.assign)} reassignments`, devReason),
+      syncSeconds: dev?.sync ? { value: dev.sync.seconds, size: `${n(dev.sync.reassignments)} reassignments` } : missing('devices', `${n(c.sizes.assign)} reassignments`, devReason),
     },
     activities: {
-      devicesPerSecond: dev?.assign ? { value: dev.assign.devicesPerSecond, size: `ASSIGN_DEVICES of ${n(dev.assign.devices)}` } : missing('devices', `ASSIGN_DEVICES of ${n(s.devices.assign)}`, devReason),
+      devicesPerSecond: dev?.assign ? { value: dev.assign.devicesPerSecond, size: `ASSIGN_DEVICES of ${n(dev.assign.devices)}` } : missing('devices', `ASSIGN_DEVICES of ${n(c.sizes.assign)}`, devReason),
     },
     timerStorm: {
       remindersPerSecond: st ? { value: st.remindersPerSecond, size: stormSize } : missing('storm', stormSize),
@@ -56,7 +56,7 @@ function columnFigures(c: ColumnReport, r: Report): Figures {
       ratioToCeiling: c.timerStorm ? { value: c.timerStorm.ratioToCeiling, size: stormSize } : missing('storm', stormSize),
     },
     parked: {
-      workflows: p ? { value: p.workflows, size: `${n(p.requested)} asked` } : missing('parked', `${n(s.parked.workflows)} asked`),
+      workflows: p ? { value: p.workflows, size: `${n(p.requested)} asked` } : missing('parked', `${n(c.sizes.parked)} asked`),
       workerRssMiB: p ? { value: p.workerRssMiB, size: `${n(p.workflows)} parked lifecycles` } : missing('parked', 'parked lifecycles'),
       temporalBytesPerLink: p ? { value: p.temporalBytesPerLink, size: `${n(p.started)} parked lifecycles` } : missing('parked', 'parked lifecycles'),
       postgresBytesPerLink: p ? { value: p.postgresBytesPerLink, size: `${n(p.started)} links with their rows` } : missing('parked', 'parked lifecycles'),

@@ -83,6 +83,25 @@ const SETTINGS = {
 export type Settings = typeof SETTINGS;
 
 /**
+ * The sizes a column runs at. The embedded column (PGlite, one process) is the second column, for
+ * trying dms-link and small installs: in a full run its parked, storm and device sizes are capped
+ * (1,000 / 1,000 / 20,000 devices, 5,000 moved), so the whole run stays near 35 minutes.
+ */
+export interface ColumnSizes {
+  parked: number;
+  storm: number;
+  devices: number;
+  assign: number;
+}
+function sizesFor(column: Column): ColumnSizes {
+  const full: ColumnSizes = { parked: SETTINGS.parked.workflows, storm: SETTINGS.storm.links, devices: SETTINGS.devices.devices, assign: SETTINGS.devices.assign };
+  if (quick || column === 'postgres') return full;
+  return { parked: Math.min(full.parked, 1_000), storm: Math.min(full.storm, 1_000), devices: Math.min(full.devices, 20_000), assign: Math.min(full.assign, 5_000) };
+}
+/** Shares of the run's time budget per column (what one leaves unused goes to the next). */
+const COLUMN_WEIGHT: Record<Column, number> = { postgres: 3, pglite: 2 };
+
+/**
  * Wall-time budgets, so a run ends when it says it does: each part of a column has its own (a part
  * that overruns is abandoned — its figures null with the reason — and the column's processes are
  * restarted for the next part, so nothing it left running weighs on the next one), and the whole
@@ -92,11 +111,11 @@ export type Settings = typeof SETTINGS;
  */
 const BUDGET = {
   // Quick: 270 s of parts, the rest of the 5 minutes for stopping the last processes and the report.
-  runSeconds: sizeArg('budget', quick ? 270 : 2_100),
+  runSeconds: sizeArg('budget', quick ? 255 : 2_100),
   /** Per part and column (seconds); the tokens part runs once, before the columns. */
   part: quick
     ? { tokens: 15, onboarding: 25, dep: 25, reads: 25, parked: 20, storm: 45, devices: 25 }
-    : { tokens: 30, onboarding: 240, dep: 120, reads: 120, parked: 480, storm: 480, devices: 480 },
+    : { tokens: 30, onboarding: 240, dep: 120, reads: 150, parked: 420, storm: 600, devices: 420 },
   /** A part is not begun with less than this share of its budget left. */
   minimumShare: 0.5,
 } satisfies { runSeconds: number; part: Record<Part, number>; minimumShare: number };
@@ -105,6 +124,7 @@ const BUDGET = {
 
 export interface ColumnReport {
   column: Column;
+  sizes: ColumnSizes;
   /** Parts not measured (over their budget, or no time left), with the reason. */
   skipped: Partial<Record<Part, string>>;
   /** Wall seconds each part took. */
@@ -163,15 +183,17 @@ async function withinBudget<T>(budgetMs: number, fn: () => Promise<T>): Promise<
 }
 
 /** The part's budget, cut to what the column has left of its share of the run. */
-function partBudgetMs(part: Part, columnDeadline: number): { ms: number; reason?: string } {
+function partBudgetMs(part: Part, columnDeadline: number, restartSeconds: number): { ms: number; reason?: string } {
   const want = BUDGET.part[part];
-  const have = (columnDeadline - Date.now()) / 1000;
+  // Processes to start again first (after an abandoned part): that time is not the part's.
+  const have = (columnDeadline - Date.now()) / 1000 - restartSeconds;
   if (have < want * BUDGET.minimumShare) return { ms: 0, reason: `not run: the column's share of the run's time budget (${BUDGET.runSeconds} s, --budget) had ${Math.max(0, Math.round(have))} s left for it, it needs up to ${want} s` };
   return { ms: Math.min(want, have) * 1000 };
 }
 
 async function runColumn(column: Column, identity: Awaited<ReturnType<typeof makeMdmIdentity>>, tmpDir: string, nodeArgs: string[], columnDeadline: number): Promise<ColumnReport> {
-  const out: ColumnReport = { column, skipped: {}, partSeconds: {} };
+  const sizes = sizesFor(column);
+  const out: ColumnReport = { column, sizes, skipped: {}, partSeconds: {} };
   const certificateDer = identity.certificates[0]?.der ?? Buffer.alloc(0);
   const start = async (): Promise<Stack> => {
     say(`\n[${column}] Temporal dev server and the processes under test (${column === 'postgres' ? 'api and worker apart' : 'embedded: api and worker in one process with PGlite'}) and their ceiling …`);
@@ -195,7 +217,7 @@ async function runColumn(column: Column, identity: Awaited<ReturnType<typeof mak
     stack = await start();
     const idle = await stack.worker.request({ op: 'stats', gc: true });
     for (const part of wanted) {
-      const budget = partBudgetMs(part, columnDeadline);
+      const budget = partBudgetMs(part, columnDeadline, stack ? 0 : quick ? 15 : 30);
       if (budget.reason) {
         out.skipped[part] = budget.reason;
         sayNow(`\n[${column}: ${part}] ${budget.reason}`);
@@ -225,21 +247,21 @@ async function runColumn(column: Column, identity: Awaited<ReturnType<typeof mak
               say(`\n[${column}: list reads] ${SETTINGS.reads.links} links in one organization …`);
               return { reads: await measureReads(s, SETTINGS.reads, certificateDer, tmpDir, say) };
             case 'parked':
-              say(`\n[${column}: parked] ${SETTINGS.parked.workflows} ACTIVE lifecycles on their renewal timers …`);
-              return { parked: await measureParked(s, SETTINGS.parked, certificateDer, idle, say) };
+              say(`\n[${column}: parked] ${sizes.parked} ACTIVE lifecycles on their renewal timers …`);
+              return { parked: await measureParked(s, { ...SETTINGS.parked, workflows: sizes.parked }, certificateDer, idle, say) };
             case 'storm':
-              say(`\n[${column}: timer storm] ${SETTINGS.storm.links} reminders due in the same second, service then ceiling …`);
+              say(`\n[${column}: timer storm] ${sizes.storm} reminders due in the same second, service then ceiling …`);
               return {
                 timerStorm: await measureStorm(
                 s,
-                { ...SETTINGS.storm, expectedTakeUpPerSecond: out.parked ? out.parked.started / Math.max(1, out.parked.takeUpSeconds) : null },
+                { ...SETTINGS.storm, links: sizes.storm, expectedTakeUpPerSecond: out.parked ? out.parked.started / Math.max(1, out.parked.takeUpSeconds) : null },
                   certificateDer,
                   say,
                 ),
               };
             case 'devices':
               say(`\n[${column}: devices] …`);
-              return { devices: await measureDevices(s, driver, SETTINGS.devices, say) };
+              return { devices: await measureDevices(s, driver, { ...SETTINGS.devices, devices: sizes.devices, assign: sizes.assign }, say) };
             case 'tokens':
               return {}; // before the columns
           }
@@ -317,8 +339,9 @@ async function main(): Promise<void> {
       }
     }
     for (const [index, column] of columns.entries()) {
-      // Each column gets an equal share of what is left (the first one's unused time goes to the next).
-      const columnDeadline = Date.now() + (secondsLeft() / (columns.length - index)) * 1000;
+      // Each column gets its share of what is left (time one leaves unused goes to the next).
+      const weights = columns.slice(index).map((c) => COLUMN_WEIGHT[c]);
+      const columnDeadline = Date.now() + ((secondsLeft() * COLUMN_WEIGHT[column]) / weights.reduce((a, b) => a + b, 0)) * 1000;
       const col = await runColumn(column, identity, tmpDir, nodeArgs, columnDeadline);
       report.columns.push(col);
       if (col.failed) failed = true;
