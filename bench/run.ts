@@ -114,7 +114,7 @@ const BUDGET = {
   runSeconds: sizeArg('budget', quick ? 255 : 2_100),
   /** Per part and column (seconds); the tokens part runs once, before the columns. */
   part: quick
-    ? { tokens: 15, onboarding: 25, dep: 25, reads: 25, parked: 20, storm: 45, devices: 25 }
+    ? { tokens: 15, onboarding: 25, dep: 25, reads: 25, parked: 20, storm: 60, devices: 25 }
     : { tokens: 30, onboarding: 240, dep: 120, reads: 150, parked: 420, storm: 600, devices: 420 },
   /** A part is not begun with less than this share of its budget left. */
   minimumShare: 0.5,
