@@ -176,8 +176,8 @@ function deadlineField(id, label) {
     error.textContent = message;
     if (aboutField) input.focus();
   };
-  const parts = [h('div', {}, ...field(id, label, input, 'UTC, like every time in the console. It must be in the future.')), error];
-  return { input, error, clear, refuse, parts };
+  const wrapped = h('div', {}, ...field(id, label, input, 'UTC, like every time in the console. It must be in the future.'));
+  return { input, error, clear, refuse, field: wrapped };
 }
 
 /**
@@ -297,16 +297,17 @@ function migrationPanel(services, withDeadline, start) {
       class: 'inline-form', novalidate: true, 'aria-label': 'Assign with a migration deadline',
       onsubmit: (e) => withDeadline(deadline, 'ASSIGN_DEVICES_WITH_MDM_MIGRATION_DEADLINE', target.value)(e),
     },
-    h('div', {}, ...field('migrate-server', 'New device management service', target)),
-    ...deadline.parts,
-    h('button', { type: 'submit' }, 'Assign with migration deadline')));
+    h('div', {}, ...field('migrate-server', 'Service to migrate to', target)),
+    deadline.field,
+    h('button', { type: 'submit' }, 'Assign with migration deadline'),
+    deadline.error));
   } else parts.push(h('p', { class: 'hint' }, 'Link a device management service first to migrate devices to it.'));
 
   const moved = deadlineField('new-migration-deadline', 'New migration deadline');
   parts.push(h('form', {
     class: 'inline-form', novalidate: true, 'aria-label': 'Update the migration deadline',
     onsubmit: (e) => withDeadline(moved, 'UPDATE_MDM_MIGRATION_DEADLINE', null)(e),
-  }, ...moved.parts, h('button', { type: 'submit', class: 'secondary' }, 'Update migration deadline')));
+  }, moved.field, h('button', { type: 'submit', class: 'secondary' }, 'Update migration deadline'), moved.error));
   parts.push(h('p', { class: 'hint' }, 'Updating or cancelling acts on the selected devices that are under a migration deadline; any other device is reported as failed (no migration in progress) in the activity\'s results.'));
   parts.push(h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: () => void start('CANCEL_MDM_MIGRATION') }, 'Cancel migration')));
   return h('section', { 'aria-labelledby': 'migration-heading', class: 'migration' }, parts);

@@ -99,7 +99,7 @@ describe('web console: migration activities', () => {
     const deadlineField = page.getByLabel('Migration deadline', { exact: true });
     expect(await deadlineField.getAttribute('type')).toBe('datetime-local');
     await select(page, migrating);
-    await page.getByLabel('New device management service').selectOption({ label: 'New MDM' });
+    await page.getByLabel('Service to migrate to').selectOption({ label: 'New MDM' });
 
     // No deadline: said next to the field, announced (role=alert), the field marked invalid; nothing starts.
     await page.getByRole('button', { name: 'Assign with migration deadline' }).click();
@@ -210,7 +210,7 @@ describe('web console: migration activities', () => {
     // The Viewer sees the deadline, and nothing to change it with.
     for (const serial of serials) expect(await rowOf(page, serial)).toMatchObject({ 'Assigned service': 'Viewer MDM', 'Migration deadline': deadline.shown });
     expect(await page.getByRole('checkbox').count()).toBe(0);
-    for (const label of ['Migration deadline', 'New migration deadline', 'New device management service']) expect(await page.getByLabel(label, { exact: true }).count()).toBe(0);
+    for (const label of ['Migration deadline', 'New migration deadline', 'Service to migrate to']) expect(await page.getByLabel(label, { exact: true }).count()).toBe(0);
     for (const button of ['Assign with migration deadline', 'Update migration deadline', 'Cancel migration']) expect(await page.getByRole('button', { name: button }).count()).toBe(0);
     expect(await page.locator('input[type="datetime-local"]').count()).toBe(0);
     await shot(page, '05-viewer');
