@@ -1,5 +1,6 @@
 import { createAccountEventReconcilerActivities } from './account-event-reconciler';
 import { createAccountEventActivities } from './account-events';
+import { createDeadDeviceActivityReconcilerActivities } from './dead-device-activity-reconciler';
 import { createDeviceActivityActivities } from './device-activities';
 import { createHandoffReconcilerActivities } from './handoff-reconciler';
 import { createLinkActivities, type LinkActivityDeps } from './links';
@@ -20,5 +21,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createRetentionActivities(deps),
     ...createDeviceActivityActivities(deps),
     ...createHandoffReconcilerActivities(deps),
+    ...createDeadDeviceActivityReconcilerActivities(deps),
   };
 }
