@@ -1,6 +1,7 @@
 import { createAccountEventReconcilerActivities } from './account-event-reconciler';
 import { createAccountEventActivities } from './account-events';
 import { createDeviceActivityActivities } from './device-activities';
+import { createDeviceImportActivities } from './device-imports';
 import { createHandoffReconcilerActivities } from './handoff-reconciler';
 import { createLinkActivities, type LinkActivityDeps } from './links';
 import { createNotificationDeliveryReconcilerActivities } from './notification-delivery-reconciler';
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotificationDeliveryReconcilerActivities(deps),
     ...createRetentionActivities(deps),
     ...createDeviceActivityActivities(deps),
+    ...createDeviceImportActivities(deps),
     ...createHandoffReconcilerActivities(deps),
   };
 }

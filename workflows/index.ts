@@ -7,3 +7,4 @@ export { reconcileHandoffsWorkflow } from './handoff-reconciler';
 export { reconcileNotificationDeliveriesWorkflow } from './notification-delivery-reconciler';
 export { retentionWorkflow } from './retention';
 export { deviceActivityWorkflow } from './device-activity';
+export { deviceImportWorkflow } from './device-import';
