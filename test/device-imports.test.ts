@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ServiceError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, count, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,11 +23,19 @@ let stack: TestStack;
 let admin: ReturnType<typeof apiClient>;
 let orgId: string;
 /** Set by a test to intercept batches in the worker (null: the real activity only). */
+/** While true, starting an import's workflow fails as an unreachable Temporal does. */
+let temporalDown = false;
 let batchHook: ((input: { importId: string; from: number; to: number }, real: Activities['processDeviceImportBatch']) => ReturnType<Activities['processDeviceImportBatch']>) | null = null;
 
 beforeAll(async () => {
   // Two batches per run, so a 3,000-row import also continues as new once.
-  stack = await startTestStack({ deviceImport: { batchesPerRun: 2 } });
+  stack = await startTestStack({
+    deviceImport: { batchesPerRun: 2 },
+    wrapCommands: (real) => ({
+      ...real,
+      startDeviceImport: (start) => (temporalDown ? Promise.reject(new ServiceError('14 UNAVAILABLE: connection refused')) : real.startDeviceImport(start)),
+    }),
+  });
   await stack.restartWorker((activities) => ({
     ...activities,
     processDeviceImportBatch: (input) => (batchHook ? batchHook(input, activities.processDeviceImportBatch) : activities.processDeviceImportBatch(input)),
@@ -95,6 +104,26 @@ describe('POST /v1/orgDeviceImports refusals', () => {
     // Nothing stored: no import, no device.
     expect(await importCount()).toBe(before);
     expect(await devicesAmong(serials)).toBe(0);
+  });
+
+  it('answers 503 when Temporal cannot take the import, leaves nothing behind, and takes the same file later', async () => {
+    const serials = makeSerials(3, 'Z');
+    const before = await importCount();
+    temporalDown = true;
+    try {
+      const refused = await upload(csvOf(serials));
+      expect(refused.status).toBe(503);
+      expect(refused.json.errors[0].code).toBe('DEPENDENCY_UNAVAILABLE');
+      expect(refused.headers.get('retry-after')).toBe('5');
+    } finally {
+      temporalDown = false;
+    }
+    expect(await importCount()).toBe(before);
+    const [orphans] = await stack.database.db.select({ n: count() }).from(deviceImportRows).where(inArray(deviceImportRows.serialNumber, serials));
+    expect(orphans?.n).toBe(0);
+    const accepted = await upload(csvOf(serials));
+    expect(accepted.status).toBe(202);
+    expect(await waitForImport(accepted.json.data.id as string)).toMatchObject({ status: 'COMPLETED', addedCount: 3 });
   });
 
   it('needs devices.manage to upload (a Viewer may read), and hides other organizations\' imports', async () => {
