@@ -1,5 +1,6 @@
 import { createAccountEventReconcilerActivities } from './account-event-reconciler';
 import { createAccountEventActivities } from './account-events';
+import { createDeadDeviceActivityReconcilerActivities } from './dead-device-activity-reconciler';
 import { createDeviceActivityActivities } from './device-activities';
 import { createDeviceImportActivities } from './device-imports';
 import { createHandoffReconcilerActivities } from './handoff-reconciler';
@@ -22,5 +23,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createDeviceActivityActivities(deps),
     ...createDeviceImportActivities(deps),
     ...createHandoffReconcilerActivities(deps),
+    ...createDeadDeviceActivityReconcilerActivities(deps),
   };
 }

@@ -117,7 +117,13 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/terms', termsRouter({ db: database.db }));
   v1.use('/mdmServers', mdmServerDevicesRouter({ db: database.db, cursors }));
   v1.use('/orgDevices', orgDevicesRouter({ db: database.db, cursors, ...nowDep }));
-  v1.use('/orgDeviceActivities', orgDeviceActivitiesRouter({ db: database.db, commands: deps.commands, cursors, ...nowDep }));
+  v1.use('/orgDeviceActivities', orgDeviceActivitiesRouter({
+      db: database.db,
+      commands: deps.commands,
+      cursors,
+      ...nowDep,
+      ...(deps.idempotencyKeyTtlMs !== undefined ? { idempotencyKeyTtlMs: deps.idempotencyKeyTtlMs } : {}),
+    }),);
   v1.use('/orgDeviceImports', orgDeviceImportsRouter({ db: database.db, commands: deps.commands, cursors, ...nowDep }));
   v1.use('/defaultDeviceAssignments', defaultDeviceAssignmentsRouter({ db: database.db, ...nowDep }));
   app.use('/v1', v1);

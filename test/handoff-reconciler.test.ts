@@ -3,7 +3,7 @@ import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeviceActivity } from '../db/device-activities';
 import { devices, serviceTokens } from '../db/schema';
-import { ensureHandoffReconcileSchedule, handoffReconcileScheduleId } from '../worker/handoff-reconcile-schedule';
+import { ensureReconcileSchedule, RECONCILERS } from '../worker/reconcile-schedules';
 import { reconcileHandoffsWorkflow } from '../workflows/handoff-reconciler';
 import { cleanupTestCertificates, makeRsaCertificate, type TestCertificate } from './support/certificates';
 import { addDevices, makeSerials, waitForActivity } from './support/devices';
@@ -108,9 +108,9 @@ describe('hand-off reconciler', () => {
   it('one Schedule however many workers ensure it', async () => {
     const taskQueue = `${stack.taskQueue}-handoff-schedule`;
     const options = { taskQueue, intervalMs: 60_000, input: { graceMs: 60_000, limit: 100, deviceActivity } };
-    const results = await Promise.all([ensureHandoffReconcileSchedule(stack.client, options), ensureHandoffReconcileSchedule(stack.client, options)]);
+    const results = await Promise.all([ensureReconcileSchedule(stack.client, 'handoffs', options), ensureReconcileSchedule(stack.client, 'handoffs', options)]);
     expect(results.sort()).toEqual(['created', 'exists']);
-    const handle = stack.client.schedule.getHandle(handoffReconcileScheduleId(taskQueue));
+    const handle = stack.client.schedule.getHandle(RECONCILERS.handoffs.scheduleId(taskQueue));
     await handle.delete();
   });
 });

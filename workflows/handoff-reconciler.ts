@@ -30,7 +30,7 @@ export interface ReconcileHandoffsResult {
 }
 
 /**
- * Run by a Temporal Schedule (worker/handoff-reconcile-schedule.ts): delivers what the API recorded
+ * Run by a Temporal Schedule (worker/reconcile-schedules.ts): delivers what the API recorded
  * in Postgres but could not hand to Temporal — Temporal was restarting, or the API process died
  * between its commit and its call.
  * - A token the MDM service has used (installation proven by use) whose link workflow has not
