@@ -51,6 +51,8 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHO
 async function signedIn(apiKey: string): Promise<Page> {
   const page = await (await browser.newContext({ viewport: { width: 1200, height: 900 } })).newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
+  // The machine is shared and a batch of 1,000 devices is real work: waits are generous, never timed.
+  page.setDefaultTimeout(60_000);
   await page.goto(`${stack.apiUrl}/console/#/signin`);
   await page.getByLabel('API key').fill(apiKey);
   await page.getByRole('button', { name: 'Sign in with API key' }).click();
@@ -107,12 +109,12 @@ describe('web console: Import devices', () => {
     await page.getByLabel('CSV file', { exact: true }).setInputFiles({ name: 'devices.csv', mimeType: 'text/csv', buffer: Buffer.from(good) });
     await page.getByRole('button', { name: 'Import devices' }).click();
     await page.getByRole('heading', { name: 'Device import' }).waitFor();
-    await page.locator('#import-progress-text', { hasText: '1000 of 2500 rows processed (40%)' }).waitFor({ timeout: 30_000 });
+    await page.locator('#import-progress-text', { hasText: '1000 of 2500 rows processed (40%)' }).waitFor({ timeout: 90_000 });
     expect(await progressOf(page)).toEqual({ now: '1000', max: '2500', text: '1000 of 2500 rows processed (40%)', shown: '1000 of 2500 rows processed (40%)', status: '… Importing' });
     await shot(page, '02-progress');
     openGate();
 
-    await page.locator('#import-progress-text', { hasText: '2500 of 2500 rows processed (100%)' }).waitFor({ timeout: 60_000 });
+    await page.locator('#import-progress-text', { hasText: '2500 of 2500 rows processed (100%)' }).waitFor({ timeout: 90_000 });
     await page.locator('#import-summary').waitFor();
     expect(await progressOf(page)).toEqual({ now: '2500', max: '2500', text: '2500 of 2500 rows processed (100%)', shown: '2500 of 2500 rows processed (100%)', status: '⚠ Completed, 1 row rejected' });
     expect(await page.locator('#import-summary').textContent()).toBe('2499 devices added, 1 row rejected, of 2500 rows.');
