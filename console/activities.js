@@ -39,7 +39,7 @@ export function statusBadge(a) {
  * re-rendered page never leaves two loops asking the API.
  */
 let generation = 0;
-function refresher(hash, step) {
+export function refresher(hash, step) {
   const mine = ++generation;
   const alive = () => mine === generation && location.hash === hash;
   void (async () => {

@@ -110,7 +110,7 @@ export async function devicesView(ui, query) {
   all.addEventListener('change', () => { for (const b of boxes) b.checked = all.checked; recount(); });
   const manage = ui.can('devices.manage') || ui.can('devices.release');
   const table = doc.data.length === 0
-    ? h('p', { id: 'no-devices' }, f.productFamily || f.status || f.assignedServer || f.serial ? 'No device matches these filters.' : 'Your organization has no devices yet. Devices arrive from purchases (the API, POST /v1/orgDevices) or a CSV import (npm run cli).')
+    ? h('p', { id: 'no-devices' }, f.productFamily || f.status || f.assignedServer || f.serial ? 'No device matches these filters.' : 'Your organization has no devices yet. Devices arrive from purchases (the API, POST /v1/orgDevices) or a CSV import (Import devices, or npm run cli).')
     : h('table', { 'aria-label': 'Devices' },
       h('thead', {}, h('tr', {}, manage ? h('th', { scope: 'col' }, all) : null,
         ['Serial number', 'Model', 'Product family', 'OS', 'Status', 'Assigned service', 'Migration deadline', 'Added'].map((t) => h('th', { scope: 'col' }, t)))),
@@ -140,7 +140,8 @@ export async function devicesView(ui, query) {
     shown ? `Showing ${plural(shown, 'device')}${f.cursor ? ' (a later page)' : ''}${next ? '; more on the next page' : ''}.` : '');
 
   ui.page('Devices',
-    h('p', { class: 'crumb' }, h('a', { href: '#/activities' }, 'Device activities'), ' · ', h('a', { href: '#/devices/defaults' }, 'Default device assignment'), ' · ', h('a', { href: '#/services' }, 'Management Services')),
+    h('p', { class: 'crumb' }, h('a', { href: '#/activities' }, 'Device activities'), ' · ', h('a', { href: '#/devices/defaults' }, 'Default device assignment'), ' · ',
+      h('a', { href: '#/devices/import' }, 'Import devices (CSV)'), ' · ', h('a', { href: '#/services' }, 'Management Services')),
     filters, err,
     manage && shown ? actionsPanel(ui, services, selected, count, err) : null,
     summary, table, paging);
