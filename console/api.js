@@ -9,9 +9,9 @@ export const session = {
   },
 };
 
-/** An API error as the API words it: the detail of its first JSON:API error. */
+/** An API error as the API words it: the detail of its first JSON:API error (all of them in `errors`). */
 export class ApiError extends Error {
-  constructor(status, detail, code) { super(detail); this.status = status; this.code = code; }
+  constructor(status, detail, code, errors = []) { super(detail); this.status = status; this.code = code; this.errors = errors; }
 }
 
 /** The CSRF token of a console session (the dms_csrf cookie), echoed in X-CSRF-Token on changes. */
@@ -31,11 +31,13 @@ export async function api(method, path, { json, body, contentType } = {}) {
   if (res.ok) return res;
   let detail = `${res.status} ${res.statusText}`;
   let code;
+  let errors = [];
   try {
-    const err = (await res.json()).errors?.[0];
+    errors = (await res.json()).errors ?? [];
+    const err = errors[0];
     if (err) { detail = err.detail || err.title || detail; code = err.code; }
   } catch { /* not JSON */ }
-  throw new ApiError(res.status, detail, code);
+  throw new ApiError(res.status, detail, code, errors);
 }
 
 export async function apiJson(method, path, options) {
