@@ -9,6 +9,11 @@ export const session = {
   },
 };
 
+/** A fresh Idempotency-Key (getRandomValues: unlike randomUUID it works outside secure contexts too). */
+export function newIdempotencyKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /** An API error as the API words it: the detail of its first JSON:API error (all of them in `errors`). */
 export class ApiError extends Error {
   constructor(status, detail, code, errors = []) { super(detail); this.status = status; this.code = code; this.errors = errors; }
@@ -21,8 +26,9 @@ function csrfToken() {
 }
 
 /** With an API key: Authorization: Bearer. Signed in as a person: the HttpOnly session cookie goes by itself. */
-export async function api(method, path, { json, body, contentType } = {}) {
+export async function api(method, path, { json, body, contentType, idempotencyKey } = {}) {
   const headers = session.key ? { authorization: `Bearer ${session.key}` } : {};
+  if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
   if (!session.key && method !== 'GET') headers['x-csrf-token'] = csrfToken();
   let payload;
   if (json !== undefined) { headers['content-type'] = 'application/json'; payload = JSON.stringify(json); }

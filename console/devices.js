@@ -3,7 +3,7 @@
 // migrated to a new service with a deadline (which can be moved or cancelled).
 // Every change is a device activity (POST /v1/orgDeviceActivities); the console then shows its
 // progress. Default device assignment per product family has its own page.
-import { apiJson, ApiError } from './api.js';
+import { apiJson, ApiError, newIdempotencyKey } from './api.js';
 import { errorBox, field, fmtDate, h, mount } from './dom.js';
 
 export const PRODUCT_FAMILIES = ['iPhone', 'iPad', 'Mac', 'AppleTV', 'Watch', 'Vision', 'iPod'];
@@ -191,12 +191,18 @@ function actionsPanel(ui, services, selected, count, err) {
    * Starts one activity; a refusal goes to `refuse` (the API's words), or to the panel's error.
    * Returns false when nothing was started.
    */
+  // One activity per click: a second click while the first is on its way starts nothing, and the
+  // request carries an Idempotency-Key so a resent one cannot make a twin either.
+  let starting = false;
   const start = async (activityType, linkId, attributes = {}, refuse = (error) => { err.textContent = error.message; }) => {
+    if (starting) return false;
     err.textContent = '';
     const serials = selected();
     if (serials.length === 0) { err.textContent = 'Select at least one device first.'; return false; }
+    starting = true;
     try {
       const doc = await apiJson('POST', '/v1/orgDeviceActivities', {
+        idempotencyKey: newIdempotencyKey(),
         json: {
           data: {
             type: 'orgDeviceActivities',
@@ -214,6 +220,8 @@ function actionsPanel(ui, services, selected, count, err) {
     } catch (error) {
       refuse(error);
       return false;
+    } finally {
+      starting = false;
     }
   };
 
