@@ -5,7 +5,7 @@ import { type Browser, type Page } from 'playwright-core';
 import { count, eq, inArray } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deviceImports, devices } from '../db/schema';
-import { launchChromium } from './support/browser';
+import { launchChromium, signInWithApiKey } from './support/browser';
 import { addDevices, makeSerials } from './support/devices';
 import { createUser } from './support/identity';
 import { apiClient, startTestStack, type TestStack } from './support/stack';
@@ -48,17 +48,8 @@ afterAll(async () => {
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `import-${name}.png`), fullPage: true });
 
-async function signedIn(apiKey: string): Promise<Page> {
-  const page = await (await browser.newContext({ viewport: { width: 1200, height: 900 } })).newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  // The machine is shared and a batch of 1,000 devices is real work: waits are generous, never timed.
-  page.setDefaultTimeout(60_000);
-  await page.goto(`${stack.apiUrl}/console/#/signin`);
-  await page.getByLabel('API key').fill(apiKey);
-  await page.getByRole('button', { name: 'Sign in with API key' }).click();
-  await page.getByRole('navigation', { name: 'Main' }).waitFor();
-  return page;
-}
+// The machine is shared and a batch of 1,000 devices is real work: waits are generous, never timed.
+const signedIn = (apiKey: string): Promise<Page> => signInWithApiKey(browser, stack.apiUrl, apiKey, pageErrors, { timeoutMs: 60_000 });
 
 /** The progress bar's numbers as assistive technology reads them, and the text beside it. */
 async function progressOf(page: Page) {
