@@ -2,6 +2,7 @@ import { createAccountEventReconcilerActivities } from './account-event-reconcil
 import { createAccountEventActivities } from './account-events';
 import { createDeadDeviceActivityReconcilerActivities } from './dead-device-activity-reconciler';
 import { createDeviceActivityActivities } from './device-activities';
+import { createDeviceImportActivities } from './device-imports';
 import { createHandoffReconcilerActivities } from './handoff-reconciler';
 import { createLinkActivities, type LinkActivityDeps } from './links';
 import { createNotificationDeliveryReconcilerActivities } from './notification-delivery-reconciler';
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotificationDeliveryReconcilerActivities(deps),
     ...createRetentionActivities(deps),
     ...createDeviceActivityActivities(deps),
+    ...createDeviceImportActivities(deps),
     ...createHandoffReconcilerActivities(deps),
     ...createDeadDeviceActivityReconcilerActivities(deps),
   };

@@ -115,7 +115,7 @@ describe('dead-device-activity reconciler', () => {
     await discardDeviceActivity(stack.database.db, otherBlocker);
   });
 
-  it('one Schedule however many workers ensure it', async () => {
+  it('one Schedule however many workers ensure it; a changed interval or input updates it', async () => {
     const taskQueue = `${stack.taskQueue}-dead-activity-schedule`;
     const options = { taskQueue, intervalMs: 60_000, input: { graceMs: 60_000, limit: 100, maxPages: 20 } };
     const results = await Promise.all([ensureReconcileSchedule(stack.client, 'deadDeviceActivities', options), ensureReconcileSchedule(stack.client, 'deadDeviceActivities', options)]);
@@ -124,6 +124,15 @@ describe('dead-device-activity reconciler', () => {
     const described = await handle.describe();
     expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'reconcileDeadDeviceActivitiesWorkflow', taskQueue });
     expect(described.policies.overlap).toBe('SKIP');
+
+    // A worker started with another interval or input updates the Schedule; the same again leaves it.
+    const changed = { taskQueue, intervalMs: 120_000, input: { graceMs: 90_000, limit: 50, maxPages: 10 } };
+    expect(await ensureReconcileSchedule(stack.client, 'deadDeviceActivities', changed)).toBe('updated');
+    const updated = await handle.describe();
+    expect(updated.spec.intervals?.map((i) => i.every)).toEqual([120_000]);
+    expect(updated.action).toMatchObject({ type: 'startWorkflow', workflowType: 'reconcileDeadDeviceActivitiesWorkflow', taskQueue, args: [changed.input] });
+    expect(updated.policies.overlap).toBe('SKIP');
+    expect(await ensureReconcileSchedule(stack.client, 'deadDeviceActivities', changed)).toBe('exists');
     await handle.delete();
   });
 });

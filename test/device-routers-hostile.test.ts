@@ -62,6 +62,15 @@ describe('admin device endpoints', () => {
     expect(after.map((r) => r.json.data)).toEqual(before.map((r) => r.json.data));
   });
 
+  it('a body over an endpoint’s limit → 413 naming that limit (2 MB for devices, 16 KB for a default assignment)', async () => {
+    const big = await call('POST', '/v1/orgDevices', { body: `{"data":[${'0,'.repeat(1024 * 1024)}0]}`, contentType: 'application/json' });
+    expect(big.status).toBe(413);
+    expect(big.json.errors[0]).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', detail: 'The request body is larger than this endpoint accepts (2 MB).' });
+    const assignment = await call('PUT', '/v1/defaultDeviceAssignments/iPhone', { body: `{"data":"${'x'.repeat(17 * 1024)}"}`, contentType: 'application/json' });
+    expect(assignment.status).toBe(413);
+    expect(assignment.json.errors[0].detail).toBe('The request body is larger than this endpoint accepts (16 KB).');
+  });
+
   it('paths are case-sensitive below each device resource', async () => {
     const [serial] = serials as [string];
     const pairs: Array<[string, string]> = [

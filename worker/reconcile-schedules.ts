@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { ReconcileAccountEventsInput } from '../workflows/account-event-reconciler';
 import type { ReconcileDeadDeviceActivitiesInput } from '../workflows/dead-device-activity-reconciler';
@@ -43,34 +44,48 @@ export interface ReconcilerInputs {
 export type ReconcilerName = keyof typeof RECONCILERS;
 
 /**
- * Makes sure the reconciler's Schedule exists. A Schedule, not a loop in each worker: it lives in
- * the Temporal server, so however many worker replicas run (each calls this at start; the second
- * finds it exists) there is one reconciler, its overlap policy SKIP means two runs never overlap,
- * and it survives every worker restart.
+ * Makes sure the reconciler's Schedule exists, with this interval and input. A Schedule, not a loop
+ * in each worker: it lives in the Temporal server, so however many worker replicas run (each calls
+ * this at start; the others find it exists) there is one reconciler, its overlap policy SKIP means
+ * two runs never overlap, and it survives every worker restart. A worker started with another
+ * interval or input (a changed setting, a release whose reconciler takes more) updates it, so
+ * configuration reaches the Schedule; one that already matches leaves it alone.
  */
 export async function ensureReconcileSchedule<N extends ReconcilerName>(
   client: Client,
   name: N,
   options: { taskQueue: string; intervalMs: number; input: ReconcilerInputs[N] },
-): Promise<'created' | 'exists'> {
+): Promise<'created' | 'exists' | 'updated'> {
   const reconciler = RECONCILERS[name];
+  const scheduleId = reconciler.scheduleId(options.taskQueue);
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: reconciler.workflowType,
+    taskQueue: options.taskQueue,
+    args: [options.input],
+    workflowExecutionTimeout: '10 minutes',
+  };
   try {
     await client.schedule.create({
-      scheduleId: reconciler.scheduleId(options.taskQueue),
+      scheduleId,
       spec: { intervals: [{ every: options.intervalMs }] },
-      action: {
-        type: 'startWorkflow',
-        workflowType: reconciler.workflowType,
-        taskQueue: options.taskQueue,
-        args: [options.input],
-        workflowExecutionTimeout: '10 minutes',
-      },
+      action,
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
       state: { note: reconciler.note },
     });
     return 'created';
   } catch (err) {
-    if (err instanceof ScheduleAlreadyRunning) return 'exists';
-    throw err;
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
   }
+  const handle = client.schedule.getHandle(scheduleId);
+  const current = await handle.describe();
+  const every = current.spec.intervals?.map((i) => i.every) ?? [];
+  const args = current.action.type === 'startWorkflow' ? current.action.args : undefined;
+  if (every.length === 1 && every[0] === options.intervalMs && isDeepStrictEqual(args, JSON.parse(JSON.stringify([options.input])))) return 'exists';
+  await handle.update((previous) => ({
+    ...previous,
+    spec: { ...previous.spec, intervals: [{ every: options.intervalMs }] },
+    action,
+  }));
+  return 'updated';
 }

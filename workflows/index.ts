@@ -8,3 +8,4 @@ export { reconcileNotificationDeliveriesWorkflow } from './notification-delivery
 export { retentionWorkflow } from './retention';
 export { deviceActivityWorkflow } from './device-activity';
 export { reconcileDeadDeviceActivitiesWorkflow } from './dead-device-activity-reconciler';
+export { deviceImportWorkflow } from './device-import';

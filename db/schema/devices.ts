@@ -119,6 +119,8 @@ export const deviceActivities = pgTable(
   (t) => [
     uniqueIndex('device_activities_seq').on(t.seq),
     index('device_activities_org_seq').on(t.orgId, t.seq),
+    // The dead-activity sweep walks the open ones in seq order; finished ones (almost all) stay out of it.
+    index('device_activities_open_seq').on(t.seq).where(sql`${t.status} = 'IN_PROGRESS'`),
   ],
 );
 
