@@ -43,7 +43,7 @@ describe('list parameters', () => {
     ['notifications: a crafted cursor with an impossible time', () => `/v1/notifications?cursor=${b64(`2026-02-31 25:61:61+00|${ZERO_UUID}`)}`],
     ['webhook deliveries: a crafted cursor with an impossible time', () => `/v1/webhooks/${webhookId}/deliveries?cursor=${b64(`9999-99-99 99:99:99+00|${ZERO_UUID}`)}`],
     ['webhook deliveries: a crafted cursor with year 0', () => `/v1/webhooks/${webhookId}/deliveries?cursor=${b64(`0000-01-01 00:00:00+00|${ZERO_UUID}`)}`],
-    // The same rules on the lists added since: sentNotifications, devices, activities, apiKeys, roles.
+    // The same rules on the lists added since: sentNotifications, devices, activities, imports, roles.
     ['sentNotifications: filter[since] in year 0', () => '/v1/sentNotifications?filter[since]=0000-01-01T00:00:00Z'],
     ['sentNotifications: a crafted cursor with an impossible time', () => `/v1/sentNotifications?cursor=${b64(`2026-02-31 25:61:61+00|${ZERO_UUID}`)}`],
     ['sentNotifications: a cursor with a forged signature', () => `/v1/sentNotifications?cursor=${b64('{"l":"sentNotifications","b":"x","p":{"key":"0000-01-01","id":"x"}}')}.AAAAAAAAAAAAAAAAAAAAAA`],
@@ -54,6 +54,7 @@ describe('list parameters', () => {
     ['orgDevices: a crafted cursor', () => `/v1/orgDevices?cursor=${b64(`s:${'9'.repeat(20)}`)}`],
     ['orgDevices: a NUL in filter[serialNumber]', () => '/v1/orgDevices?filter[serialNumber]=AB%00'],
     ['orgDeviceActivities: a crafted cursor', () => `/v1/orgDeviceActivities?cursor=${b64(`99999999999999999999|${ZERO_UUID}`)}`],
+    ['orgDeviceImports: a crafted cursor', () => `/v1/orgDeviceImports?cursor=${b64(`99999999999999999999|${ZERO_UUID}`)}`],
     ['a service\'s devices: a crafted cursor', () => `/v1/mdmServers/${listedLinkId}/relationships/devices?cursor=${b64(`0000-01-01|${ZERO_UUID}`)}`],
     ['roles: a crafted cursor', () => `/v1/roles?cursor=${b64(`9999-99-99|${ZERO_UUID}`)}`],
   ];
