@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { deviceImportWorkflow } from '../workflows/device-import';
-import { deviceImportWorkflowId } from '../workflows/device-import-types';
+import { DEFAULT_DEVICE_IMPORT_BATCHING, deviceImportWorkflowId, type DeviceImportBatching } from '../workflows/device-import-types';
 import { OrganizationIdAttribute } from '../workflows/search-attributes';
 
 export interface DeviceImportStart {
@@ -9,14 +9,9 @@ export interface DeviceImportStart {
   rowCount: number;
 }
 
-export interface DeviceImportOptions {
-  /** Rows per batch, one transaction each (1,000: as many as one POST /v1/orgDevices takes). */
-  batchSize: number;
-  /** Batches per workflow run before it continues as new. */
-  batchesPerRun: number;
-}
+export type DeviceImportOptions = DeviceImportBatching;
 
-export const DEFAULT_DEVICE_IMPORT_OPTIONS: DeviceImportOptions = { batchSize: 1000, batchesPerRun: 25 };
+export const DEFAULT_DEVICE_IMPORT_OPTIONS: DeviceImportOptions = DEFAULT_DEVICE_IMPORT_BATCHING;
 
 /**
  * Starts the workflow of one device import with ids and counts only (the rows are in Postgres). Its

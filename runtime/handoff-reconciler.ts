@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { DEFAULT_DEVICE_ACTIVITY_OPTIONS } from '../api/device-activity-commands';
+import { DEFAULT_DEVICE_IMPORT_OPTIONS } from '../api/device-import-commands';
 import { ensureReconcileSchedule } from '../worker/reconcile-schedules';
 import { handoffReconcileTiming, type Config } from './config';
 import type { Logger } from './logger';
@@ -19,7 +20,7 @@ export async function startHandoffReconciler(config: Config, temporalAddress: st
     const outcome = await ensureReconcileSchedule(client, 'handoffs', {
       taskQueue: config.TASK_QUEUE,
       intervalMs,
-      input: { graceMs, limit: 100, deviceActivity: { pageSize, pagesPerRun, reminderOffsets: migrationReminderOffsets } },
+      input: { graceMs, limit: 100, deviceActivity: { pageSize, pagesPerRun, reminderOffsets: migrationReminderOffsets }, deviceImport: DEFAULT_DEVICE_IMPORT_OPTIONS },
     });
     logger.info({ outcome }, 'hand-off reconciler schedule');
     // Activities whose workflow was terminated or failed release their devices without waiting for a later activity.

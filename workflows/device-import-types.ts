@@ -19,6 +19,15 @@ export interface DeviceImportProgress {
   rejected: number;
 }
 
+/** How an import is cut: rows per batch (one transaction each) and batches per workflow run. */
+export interface DeviceImportBatching {
+  batchSize: number;
+  batchesPerRun: number;
+}
+
+/** 1,000 rows a batch (as many as one POST /v1/orgDevices takes), 25 batches a run. */
+export const DEFAULT_DEVICE_IMPORT_BATCHING: DeviceImportBatching = { batchSize: 1000, batchesPerRun: 25 };
+
 export function deviceImportWorkflowId(importId: string): string {
   return `device-import-${importId}`;
 }
