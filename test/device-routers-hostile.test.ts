@@ -1,4 +1,6 @@
+import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deviceProfiles } from '../db/schema';
 import { cleanupTestCertificates, makeRsaCertificate } from './support/certificates';
 import { provisionLink } from './support/dep';
 import { activityBody, addDevices, deviceBody, makeSerials, mdmSession, runActivity } from './support/devices';
@@ -32,6 +34,8 @@ afterAll(async () => {
   await stack?.stop();
   cleanupTestCertificates();
 });
+
+const profileCount = async () => (await stack.database.db.select({ n: count() }).from(deviceProfiles).where(eq(deviceProfiles.linkId, linkId)))[0]?.n ?? 0;
 
 const badUtf8 = (json: string) => {
   const at = json.indexOf('@');
@@ -145,5 +149,23 @@ describe('MDM-facing device and profile routes', () => {
     const malformed = await dep('PUT', '/profile/devices', '{"profile_uuid":');
     expect(malformed.status).toBe(400);
     expect(malformed.body.toString()).toBe('MALFORMED_REQUEST_BODY');
+  });
+
+  it('refuse U+0000 and unpaired surrogates in JSON strings with MALFORMED_REQUEST_BODY, storing nothing', async () => {
+    // Valid JSON that Postgres cannot hold (NUL in text, either in the profile's jsonb): these answered 500.
+    const profilesBefore = await profileCount();
+    for (const [method, path, body] of [
+      ['POST', '/devices', '{"devices":["\\u0000"]}'],
+      ['POST', '/devices/disown', '{"devices":["A\\u0000"]}'],
+      ['POST', '/profile', '{"profile_name":"Odd\\u0000","devices":[]}'],
+      ['POST', '/profile', '{"profile_name":"Odd","url":"\\ud800"}'],
+      ['POST', '/profile', '{"profile_name":"Odd","\\u0000":"key"}'],
+      ['PUT', '/profile/devices', `{"profile_uuid":"x","devices":["${serials[0]}\\u0000"]}`],
+    ] as const) {
+      const res = await dep(method, path, body);
+      expect(res.status, `${method} ${path} ${body}`).toBe(400);
+      expect(res.body.toString()).toBe('MALFORMED_REQUEST_BODY');
+    }
+    expect(await profileCount()).toBe(profilesBefore);
   });
 });

@@ -306,6 +306,16 @@ describe('configuration, failures and refusals', () => {
     expect(stub.callsOf(linkId, 'expireServiceToken')).toHaveLength(1);
   });
 
+  it('changed reminder offsets reach a running lifecycle at its next token', async () => {
+    // Started with YEAR's offsets (P30D, P7D); the next token request carries new ones.
+    const { linkId, handle } = await create(YEAR);
+    await upload(handle);
+    await issue(handle, randomUUID(), { tokenValidity: 'PT4S', reminderOffsets: ['PT2S'], installReminderAfter: 'P7D' });
+    await untilState(handle, 'EXPIRED');
+    const reminders = stub.callsOf(linkId, 'notify').filter((c) => c.input.kind === 'RENEWAL_REMINDER');
+    expect(reminders.map((c) => (c.input.detail as { offset: string }).offset)).toEqual(['PT2S']);
+  });
+
   it('a broken activity fails its step, not the lifecycle: later requests are served and the timers still fire', async () => {
     const { linkId, handle } = await create();
     await upload(handle);
