@@ -15,10 +15,18 @@ export interface PendingDeviceActivity {
   serverName: string | null;
 }
 
+export interface PendingDeviceImport {
+  importId: string;
+  orgId: string;
+  rowCount: number;
+}
+
 /** The activities of the hand-off reconciler (workflows/handoff-reconciler.ts). */
 export interface HandoffReconcilerActivities {
   /** Tokens used (a session opened) more than `graceMs` ago whose installation the link workflow has not recorded. */
   listUnsignalledInstallations(input: { graceMs: number; limit: number; orgId?: string }): Promise<PendingInstallation[]>;
   /** Device activities accepted more than `graceMs` ago that no workflow has begun applying. */
   listUnstartedDeviceActivities(input: { graceMs: number; limit: number; orgId?: string }): Promise<PendingDeviceActivity[]>;
+  /** Device imports accepted more than `graceMs` ago on which no batch has run. */
+  listUnstartedDeviceImports(input: { graceMs: number; limit: number; orgId?: string }): Promise<PendingDeviceImport[]>;
 }

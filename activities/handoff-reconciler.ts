@@ -1,5 +1,5 @@
 import type { Db } from '../db/client';
-import { unsignalledInstallations, unstartedDeviceActivities } from '../db/handoffs';
+import { unsignalledInstallations, unstartedDeviceActivities, unstartedDeviceImports } from '../db/handoffs';
 import { isDeviceActivityType } from '../domain/devices';
 import { classified } from './failures';
 import type { HandoffReconcilerActivities } from './handoff-reconciler-types';
@@ -16,5 +16,6 @@ export function createHandoffReconcilerActivities(deps: { db: Db; now?: () => Da
           isDeviceActivityType(activityType) ? [{ ...row, activityType, deadlineMs: deadline ? deadline.getTime() : null }] : [],
         );
       }),
+    listUnstartedDeviceImports: ({ graceMs, limit, orgId }) => classified(() => unstartedDeviceImports(deps.db, before(graceMs), limit, orgId)),
   };
 }

@@ -1,6 +1,8 @@
 import { createAccountEventReconcilerActivities } from './account-event-reconciler';
 import { createAccountEventActivities } from './account-events';
+import { createDeadDeviceActivityReconcilerActivities } from './dead-device-activity-reconciler';
 import { createDeviceActivityActivities } from './device-activities';
+import { createDeviceImportActivities } from './device-imports';
 import { createHandoffReconcilerActivities } from './handoff-reconciler';
 import { createLinkActivities, type LinkActivityDeps } from './links';
 import { createNotificationDeliveryReconcilerActivities } from './notification-delivery-reconciler';
@@ -19,6 +21,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotificationDeliveryReconcilerActivities(deps),
     ...createRetentionActivities(deps),
     ...createDeviceActivityActivities(deps),
+    ...createDeviceImportActivities(deps),
     ...createHandoffReconcilerActivities(deps),
+    ...createDeadDeviceActivityReconcilerActivities(deps),
   };
 }

@@ -6,7 +6,7 @@ import type { Db } from '../db/client';
 import { notificationEmails, notifications, roles, users, webhookDeliveries, webhookDeliveryAttempts, webhookEndpoints } from '../db/schema';
 import { notificationEvent } from '../domain/notification-event';
 import { notificationSubject, notificationText } from '../domain/notification-text';
-import { BUILT_IN_ROLES } from '../domain/permissions';
+import { BUILT_IN_ROLES, TERMS_ACCEPTING_ROLE } from '../domain/permissions';
 import { sealedIn, type SecretBox } from '../domain/secret-box';
 import { EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, signatureHeader } from '../domain/webhook-signature';
 import type { DeliveryRetryPolicy, NotificationActivities } from './notification-activity-types';
@@ -73,8 +73,19 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
     return row;
   }
 
-  /** The organization's users who manage service tokens and have not left: their addresses, and who they are. */
-  async function emailRecipients(orgId: string): Promise<{ addresses: string[]; userIds: string[] }> {
+  /**
+   * The organization's users who have not left and are told of this kind: their addresses, and who
+   * they are. New terms go to the Administrators (only they may accept them); everything else to
+   * whoever manages service tokens.
+   */
+  async function emailRecipients(orgId: string, kind: string): Promise<{ addresses: string[]; userIds: string[] }> {
+    if (kind === 'TERMS_PUBLISHED') {
+      const admins = await db
+        .select({ id: users.id, email: users.email })
+        .from(users)
+        .where(and(eq(users.orgId, orgId), isNull(users.departedAt), eq(users.role, TERMS_ACCEPTING_ROLE)));
+      return { addresses: [...new Set(admins.map((r) => r.email))].sort(), userIds: admins.map((r) => r.id).sort() };
+    }
     const customRoles = db
       .select({ id: sql`${roles.id}::text` })
       .from(roles)
@@ -103,7 +114,8 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
       const serverName = notification.payload.serverName;
       return {
         kind: notification.kind,
-        serverName: typeof serverName === 'string' ? serverName : '',
+        // An organization-level notification (new terms) is about no one service.
+        serverName: notification.linkId === null ? 'the organization' : typeof serverName === 'string' ? serverName : '',
         webhookDeliveryIds: deliveries.map((d) => d.id).sort(),
         email: config.smtp !== undefined,
         retry: config.retry,
@@ -198,7 +210,7 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
       const notification = await loadNotification(notificationId);
       const [state] = await db.select().from(notificationEmails).where(eq(notificationEmails.notificationId, notificationId));
       if (state && state.status !== 'PENDING') return { status: state.status === 'SENT' ? 'DELIVERED' : state.status === 'FAILED' ? 'FAILED' : 'SKIPPED' };
-      const { addresses: recipients, userIds } = await emailRecipients(notification.orgId);
+      const { addresses: recipients, userIds } = await emailRecipients(notification.orgId, notification.kind);
       const attempt = Context.current().info.attempt;
       const sentTo = { recipients: recipients.length, recipientUserIds: userIds };
       const record = (values: Partial<typeof notificationEmails.$inferInsert>) =>
@@ -215,7 +227,7 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
         id: notification.id,
         kind: notification.kind,
         linkId: notification.linkId,
-        serverName: event.mdmServer.serverName || notification.linkId,
+        serverName: event.mdmServer ? event.mdmServer.serverName || event.mdmServer.id : '',
         createdAt: notification.createdAt,
         data: event.data,
       };

@@ -35,6 +35,7 @@ import { defaultDeviceAssignmentsRouter } from './default-device-assignments';
 import { mdmServerDevicesRouter } from './mdm-server-devices';
 import type { MdmDevicesOptions } from './mdm/devices';
 import { orgDeviceActivitiesRouter } from './org-device-activities';
+import { orgDeviceImportsRouter } from './org-device-imports';
 import { orgDevicesRouter } from './org-devices';
 
 export interface AppDeps {
@@ -116,7 +117,14 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/terms', termsRouter({ db: database.db }));
   v1.use('/mdmServers', mdmServerDevicesRouter({ db: database.db, cursors }));
   v1.use('/orgDevices', orgDevicesRouter({ db: database.db, cursors, ...nowDep }));
-  v1.use('/orgDeviceActivities', orgDeviceActivitiesRouter({ db: database.db, commands: deps.commands, cursors, ...nowDep }));
+  v1.use('/orgDeviceActivities', orgDeviceActivitiesRouter({
+      db: database.db,
+      commands: deps.commands,
+      cursors,
+      ...nowDep,
+      ...(deps.idempotencyKeyTtlMs !== undefined ? { idempotencyKeyTtlMs: deps.idempotencyKeyTtlMs } : {}),
+    }),);
+  v1.use('/orgDeviceImports', orgDeviceImportsRouter({ db: database.db, commands: deps.commands, cursors, ...nowDep }));
   v1.use('/defaultDeviceAssignments', defaultDeviceAssignmentsRouter({ db: database.db, ...nowDep }));
   app.use('/v1', v1);
   // The web console: static files, no build step; it calls /v1 with the API key it is given.

@@ -23,6 +23,16 @@ function auditEventResource(event: AuditEventRow) {
   };
 }
 
+/**
+ * `filter[action]`: a comma-separated list of action names (`mdmServer.create,apiKey.revoke`). Names
+ * are checked for their shape so no other text (a NUL byte above all, which Postgres refuses) ever
+ * reaches the query.
+ */
+const actionsParam = z
+  .string()
+  .max(1000)
+  .transform((v) => v.split(',').map((a) => a.trim()).filter((a) => a.length > 0))
+  .refine((list) => list.every((a) => /^[A-Za-z][A-Za-z0-9._-]{0,99}$/.test(a)), 'must be action names such as mdmServer.create, separated by commas');
 
 /** `GET /v1/auditEvents`: who did what to which link and when, newest first, with filters and cursor paging. */
 export function auditEventsRouter(deps: { db: Db; cursors: Cursors }): Router {
@@ -34,14 +44,14 @@ export function auditEventsRouter(deps: { db: Db; cursors: Cursors }): Router {
       limit: z.coerce.number().int().min(1).max(1000).default(100),
       cursor: cursorParam.optional(),
       'filter[linkId]': uuidParam.optional(),
-      'filter[action]': z.string().max(1000).optional(),
+      'filter[action]': actionsParam.optional(),
       'filter[actorUserId]': uuidParam.optional(),
       'filter[since]': dateTimeParam.optional(),
       'filter[until]': dateTimeParam.optional(),
     });
     const orgId = principalOf(req).orgId;
     const paging = listPaging(cursors, 'auditEvents', orgId, req);
-    const actions = q['filter[action]']?.split(',').map((a) => a.trim()).filter((a) => a.length > 0);
+    const actions = q['filter[action]'];
     const { rows, next } = await listAuditEvents(db, {
       orgId,
       linkId: q['filter[linkId]'],

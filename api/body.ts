@@ -1,6 +1,7 @@
 import express, { type Request, type RequestHandler } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
+import { describeUnstorableText, findUnstorableText } from '../domain/json-text';
 import { problem } from './problem';
 
 /**
@@ -48,10 +49,12 @@ export class InvalidUtf8Error extends Error {
 
 /**
  * The JSON body parser of every admin endpoint. JSON is UTF-8 (RFC 8259); body-parser would turn
- * invalid bytes into U+FFFD and store them, so the raw bytes are checked strictly first.
+ * invalid bytes into U+FFFD and store them, so the raw bytes are checked strictly first. Escapes
+ * that parse but cannot be stored (`\u0000`, an unpaired surrogate such as `\ud800`) are refused
+ * after parsing (domain/json-text.ts), so no handler ever hands them to Postgres.
  */
 export function jsonBody(limit: string | number): RequestHandler {
-  return express.json({
+  const parse = express.json({
     limit,
     type: ['application/json', 'application/vnd.api+json'],
     verify: (_req, _res, buf) => {
@@ -62,6 +65,13 @@ export function jsonBody(limit: string | number): RequestHandler {
       }
     },
   });
+  return (req, res, next) => {
+    parse(req, res, (err?: unknown) => {
+      if (err) return next(err);
+      const found = findUnstorableText(req.body);
+      next(found ? problem('BAD_REQUEST', describeUnstorableText(found)) : undefined);
+    });
+  };
 }
 
 /**

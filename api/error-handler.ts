@@ -7,6 +7,13 @@ import type { Logger } from '../runtime/logger';
 import { sendProblem } from './problem';
 import { isTemporalUnavailable, temporalErrorCode } from './temporal-errors';
 
+/** 16 KB, 2 MB, or bytes: how a body limit reads in an error. */
+function bodyLimitText(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KB`;
+  return `${bytes} bytes`;
+}
+
 /** Maps every error to a JSON:API error; 500 only for our own bugs, never with a stack trace. */
 export function createErrorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
@@ -16,9 +23,11 @@ export function createErrorHandler(log: Logger): ErrorRequestHandler {
       return sendProblem(res, err.cause.type, err.cause.message);
     }
     if (err instanceof WorkflowNotFoundError) return sendProblem(res, 'NOT_FOUND', 'The device management service does not exist.');
-    const bodyError = err as { type?: unknown; status?: unknown; code?: unknown; field?: unknown };
+    const bodyError = err as { type?: unknown; status?: unknown; code?: unknown; field?: unknown; limit?: unknown };
     if (bodyError.type === 'entity.too.large' || bodyError.code === 'LIMIT_FILE_SIZE') {
-      return sendProblem(res, 'PAYLOAD_TOO_LARGE', 'The request body is larger than the 1 MB this endpoint accepts.');
+      // body-parser names the endpoint's own limit; each endpoint has its own.
+      const limit = typeof bodyError.limit === 'number' ? ` (${bodyLimitText(bodyError.limit)})` : '';
+      return sendProblem(res, 'PAYLOAD_TOO_LARGE', `The request body is larger than this endpoint accepts${limit}.`);
     }
     if (bodyError.type === 'encoding.invalid_utf8') {
       return sendProblem(res, 'BAD_REQUEST', 'The request body is not valid UTF-8; JSON bodies must be UTF-8 (RFC 8259).');

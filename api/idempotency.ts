@@ -5,7 +5,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Db } from '../db/client';
 import { rebindIdempotencyKey, releaseIdempotencyKey, reserveIdempotencyKey, type IdempotentRequest } from '../db/idempotency';
 import type { Outcome } from '../db/link-outcomes';
-import { DomainError, isErrorCode, type ErrorCode } from '../domain/errors';
+import { DomainError, Errors, isErrorCode, type ErrorCode } from '../domain/errors';
 import { principalOf } from './auth';
 import { problem } from './problem';
 
@@ -73,11 +73,15 @@ export function supersededReplay(what: string, outcome: Extract<Outcome, { kind:
   return problem('SUPERSEDED', `The ${what} made for this Idempotency-Key is no longer current: ${outcome.why}. Send a new Idempotency-Key to make a new one.`);
 }
 
-/** Refusals after which nothing of the request exists (the key may then carry a corrected request). */
+/**
+ * Refusals after which nothing of the request exists (the key may then carry a corrected request):
+ * broken rules, which answer 4xx. A 503-coded error is no refusal: the work may still complete.
+ */
 function refusedCode(err: unknown): ErrorCode | undefined {
-  if (err instanceof DomainError) return err.code;
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && isErrorCode(err.cause.type)) return err.cause.type;
-  return undefined;
+  let code: ErrorCode | undefined;
+  if (err instanceof DomainError) code = err.code;
+  else if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && isErrorCode(err.cause.type)) code = err.cause.type;
+  return code !== undefined && Errors[code].status < 500 ? code : undefined;
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   type DeviceActivityOptions,
   type DeviceActivityStart,
 } from './device-activity-commands';
+import { DEFAULT_DEVICE_IMPORT_OPTIONS, startDeviceImportWorkflow, type DeviceImportOptions, type DeviceImportStart } from './device-import-commands';
 import { DEFAULT_ACCOUNT_EVENT_PAGING, startAccountEventWorkflow, type AccountEventPaging, type AccountEventStart } from './account-event-commands';
 import {
   createLinkUpdate,
@@ -45,6 +46,8 @@ export interface LinkCommands {
   startAccountEvent(event: AccountEventStart): Promise<void>;
   /** Starts the workflow of a device activity (api/device-activity-commands.ts). */
   startDeviceActivity(start: DeviceActivityStart): Promise<void>;
+  /** Starts the workflow of a device import (api/device-import-commands.ts). */
+  startDeviceImport(start: DeviceImportStart): Promise<void>;
   /** Delivers a notification recorded by the API (webhooks, email) through its own workflow. */
   deliverNotification(notificationId: string, summary: string): Promise<void>;
 }
@@ -57,6 +60,7 @@ export interface LinkCommandsOptions {
   updateTimeoutMs: number;
   accountEventPaging?: AccountEventPaging;
   deviceActivity?: Partial<DeviceActivityOptions>;
+  deviceImport?: Partial<DeviceImportOptions>;
 }
 
 export function createLinkCommands(options: LinkCommandsOptions): LinkCommands {
@@ -123,6 +127,10 @@ export function createLinkCommands(options: LinkCommandsOptions): LinkCommands {
     async startDeviceActivity(start) {
       const deviceOptions = { ...DEFAULT_DEVICE_ACTIVITY_OPTIONS, ...options.deviceActivity, taskQueue };
       await bounded(() => startDeviceActivityWorkflow(client, deviceOptions, start));
+    },
+    async startDeviceImport(start) {
+      const importOptions = { ...DEFAULT_DEVICE_IMPORT_OPTIONS, ...options.deviceImport, taskQueue };
+      await bounded(() => startDeviceImportWorkflow(client, importOptions, start));
     },
     async deliverNotification(notificationId, summary) {
       await bounded(() => startNotificationDeliveryWorkflow(client, taskQueue, notificationId, summary));

@@ -20,7 +20,7 @@ function notificationResource(row: NotificationRow) {
     type: 'notifications',
     id: row.id,
     attributes: { kind: event.type, createdDateTime: event.createdDateTime, mdmServer: event.mdmServer, data: event.data },
-    links: { self: `/v1/notifications/${row.id}`, mdmServer: `/v1/mdmServers/${row.linkId}` },
+    links: { self: `/v1/notifications/${row.id}`, ...(row.linkId ? { mdmServer: `/v1/mdmServers/${row.linkId}` } : {}) },
   };
 }
 

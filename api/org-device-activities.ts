@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Request, Router } from 'express';
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/client';
-import { activityItemsAfter, createDeviceActivity, discardDeviceActivity, findDeviceActivity, listDeviceActivities } from '../db/device-activities';
+import { activityItemsAfter, createDeviceActivity, discardDeviceActivity, findDeviceActivity, listDeviceActivities, type DeviceActivityRow } from '../db/device-activities';
+import { uniqueViolation } from '../db/errors';
 import { findLinkView } from '../db/link-views';
 import { users } from '../db/schema';
 import {
@@ -20,6 +20,7 @@ import { isUuid } from '../domain/ids';
 import { principalOf, requirePermission } from './auth';
 import { jsonBody } from './body';
 import { deviceActivityResource } from './device-resources';
+import { bindIdempotencyKey, DEFAULT_IDEMPOTENCY_KEY_TTL_MS, requestFingerprint, withBinding, type IdempotencyDeps } from './idempotency';
 import type { LinkCommands } from './link-commands';
 import { MAX_DEVICE_BODY_BYTES } from './org-devices';
 import { listPaging, type Cursors } from './paging';
@@ -33,6 +34,8 @@ export interface OrgDeviceActivitiesDeps {
   /** Signs and checks the list's paging cursors (api/paging.ts). */
   cursors: Cursors;
   now?: () => Date;
+  /** IDEMPOTENCY_KEY_TTL in milliseconds (default 24 h). */
+  idempotencyKeyTtlMs?: number;
 }
 
 interface ActivityRequest {
@@ -122,6 +125,7 @@ export function orgDeviceActivitiesRouter(deps: OrgDeviceActivitiesDeps): Router
   const now = deps.now ?? (() => new Date());
   const router = apiRouter();
   const json = jsonBody(MAX_DEVICE_BODY_BYTES);
+  const idempotency: IdempotencyDeps = { db, ttlMs: deps.idempotencyKeyTtlMs ?? DEFAULT_IDEMPOTENCY_KEY_TTL_MS, now };
 
   async function activity(req: Request) {
     const id = req.params.id;
@@ -144,34 +148,62 @@ export function orgDeviceActivitiesRouter(deps: OrgDeviceActivitiesDeps): Router
       const principal = principalOf(req);
       const at = now();
       const request = await readActivityRequest(req, db, at);
-      const id = randomUUID();
+      // The key is bound only after every rule passed (a refused request binds nothing). The
+      // fingerprint is the request's meaning, so other JSON spelling of one request is the same request.
+      const endpoint = 'POST /v1/orgDeviceActivities';
+      const fingerprint = requestFingerprint(
+        endpoint,
+        JSON.stringify({ activityType: request.activityType, linkId: request.linkId, deadline: request.deadline?.toISOString() ?? null, serials: request.serials }),
+      );
+      const binding = await bindIdempotencyKey(idempotency, req, endpoint, '', fingerprint);
+      const id = binding.resultId;
+      if (binding.repeat) {
+        // A replay answers with the activity the key made, as it is now: same id, no second workflow.
+        const existing = await findDeviceActivity(db, principal.orgId, id);
+        if (existing) {
+          res.status(201).location(`/v1/orgDeviceActivities/${id}`).json({ data: deviceActivityResource(existing) });
+          return;
+        }
+        // Not there: the first request is still on its way, or Temporal refused it (503) and its row was discarded.
+      }
       // Apple's device_assigned_by is the assigning person's email.
       const [actor] = await db.select({ email: users.email }).from(users).where(eq(users.id, principal.userId));
-      const row = await createDeviceActivity(db, {
-        id,
-        orgId: principal.orgId,
-        activityType: request.activityType,
-        linkId: request.linkId,
-        mdmMigrationDeadline: request.deadline,
-        serials: request.serials,
-        createdBy: principal.userId,
-        createdByEmail: actor?.email ?? null,
-        now: at,
-      });
+      let row: DeviceActivityRow;
       try {
-        await commands.startDeviceActivity({
-          activityId: id,
+        row = await createDeviceActivity(db, {
+          id,
           orgId: principal.orgId,
           activityType: request.activityType,
-          deviceCount: request.serials.length,
-          deadline: request.deadline,
-          serverName: request.serverName,
+          linkId: request.linkId,
+          mdmMigrationDeadline: request.deadline,
+          serials: request.serials,
+          createdBy: principal.userId,
+          createdByEmail: actor?.email ?? null,
+          now: at,
         });
       } catch (err) {
-        // Temporal could not take it: nothing stays behind, the caller gets 503 and may retry.
-        await discardDeviceActivity(db, id);
-        throw err;
+        // Two concurrent requests with one key share one id: the second finds the first's activity.
+        const existing = binding.repeat && uniqueViolation(err) !== undefined ? await findDeviceActivity(db, principal.orgId, id) : undefined;
+        if (!existing) throw err;
+        res.status(201).location(`/v1/orgDeviceActivities/${id}`).json({ data: deviceActivityResource(existing) });
+        return;
       }
+      await withBinding(idempotency, binding, async () => {
+        try {
+          await commands.startDeviceActivity({
+            activityId: id,
+            orgId: principal.orgId,
+            activityType: request.activityType,
+            deviceCount: request.serials.length,
+            deadline: request.deadline,
+            serverName: request.serverName,
+          });
+        } catch (err) {
+          // Temporal could not take it: nothing stays behind, the caller gets 503 and may retry (with the same key: the same id).
+          await discardDeviceActivity(db, id);
+          throw err;
+        }
+      });
       res.status(201).location(`/v1/orgDeviceActivities/${id}`).json({ data: deviceActivityResource(row) });
     },
   );

@@ -5,7 +5,7 @@ import { problem } from './problem';
 
 /**
  * One paging helper for every list (mdmServers, auditEvents, notifications, webhook deliveries,
- * orgDevices, a service's devices, orgDeviceActivities):
+ * orgDevices, a service's devices, orgDeviceActivities, orgDeviceImports):
  * opaque, tamper-evident cursors and the `meta.paging` / `links` of a page.
  *
  * A cursor is `<payload>.<mac>`: the payload (base64url JSON) holds the list's name, a hash of the

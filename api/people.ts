@@ -53,17 +53,35 @@ export function peopleRouter(deps: PeopleDeps): Router {
     return user;
   }
 
-  /** Emails the link when SMTP is set; otherwise it goes to the Administrator in this answer, once. */
-  async function deliver(req: Request, res: Response, user: { name: string; email: string }, purpose: 'INVITATION' | 'PASSWORD_RESET', link: { secret: string; expiresAt: Date }) {
+  /**
+   * Emails the link when SMTP is set; otherwise it goes to the Administrator in this answer, once.
+   * The person and the link already exist when the email is sent, so a mail server that refuses
+   * is not a failed request: the Administrator gets the link to hand over, and is told why.
+   */
+  async function deliver(
+    req: Request,
+    res: Response,
+    user: { name: string; email: string },
+    purpose: 'INVITATION' | 'PASSWORD_RESET',
+    link: { secret: string; expiresAt: Date },
+  ): Promise<{ delivery: 'EMAIL' } | { delivery: 'SHOWN_ONCE'; url: string; emailError?: string }> {
     const url = accountLinkUrl(req, options, link.secret);
     res.setHeader('Cache-Control', 'no-store');
     if (options.mailer) {
       const organization = await organizationName(db, principalOf(req).orgId);
-      await options.mailer.sendLink({ to: user.email, name: user.name, purpose, url, expiresAt: link.expiresAt, organization });
-      return { delivery: 'EMAIL' as const };
+      try {
+        await options.mailer.sendLink({ to: user.email, name: user.name, purpose, url, expiresAt: link.expiresAt, organization });
+        return { delivery: 'EMAIL' };
+      } catch (err) {
+        // The error names the mail server's refusal, never the link (it is not part of the SMTP error).
+        deps.logger.warn({ err: { message: (err as Error).message }, purpose }, 'account link email not sent; shown to the Administrator instead');
+        return { delivery: 'SHOWN_ONCE', url, emailError: 'The email could not be sent (the mail server refused or did not answer). Give this link to the person yourself; it is shown only now.' };
+      }
     }
-    return { delivery: 'SHOWN_ONCE' as const, url };
+    return { delivery: 'SHOWN_ONCE', url };
   }
+  const shownOnce = (sent: Awaited<ReturnType<typeof deliver>>, key: 'invitationUrl' | 'url') =>
+    sent.delivery === 'SHOWN_ONCE' ? { [key]: sent.url, ...(sent.emailError ? { emailError: sent.emailError } : {}) } : {};
 
   router.post('/invitations', manage, json, async (req, res) => {
     const principal = principalOf(req);
@@ -83,7 +101,7 @@ export function peopleRouter(deps: PeopleDeps): Router {
         data: { type: 'invitations', id: made.link.id, attributes: { name: attrs.name, email: attrs.email, role, expiresDateTime: made.link.expiresAt.toISOString(), delivery: sent.delivery } },
         relationships: { user: { data: { type: 'users', id: made.userId } } },
         // The link itself only when it was not emailed: shown this once, only its hash is kept.
-        meta: sent.delivery === 'SHOWN_ONCE' ? { invitationUrl: sent.url } : {},
+        meta: shownOnce(sent, 'invitationUrl'),
       });
   });
 
@@ -146,7 +164,7 @@ export function peopleRouter(deps: PeopleDeps): Router {
     res.status(201).json({
       data: { type: 'passwordResets', id: link.id, attributes: { purpose, expiresDateTime: link.expiresAt.toISOString(), delivery: sent.delivery } },
       relationships: { user: { data: { type: 'users', id: user.id } } },
-      meta: { ...(sent.delivery === 'SHOWN_ONCE' ? { url: sent.url } : {}), ...(event ? { accountEvent: accountEventResource(event) } : {}) },
+      meta: { ...shownOnce(sent, 'url'), ...(event ? { accountEvent: accountEventResource(event) } : {}) },
     });
   });
 

@@ -60,7 +60,7 @@ function sentNotificationResource({ notification, webhooks, email }: SentNotific
         })),
       ],
     },
-    links: { self: `/v1/notifications/${notification.id}`, mdmServer: `/v1/mdmServers/${notification.linkId}` },
+    links: { self: `/v1/notifications/${notification.id}`, ...(notification.linkId ? { mdmServer: `/v1/mdmServers/${notification.linkId}` } : {}) },
   };
 }
 

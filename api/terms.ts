@@ -2,12 +2,11 @@ import type { Router } from 'express';
 import type { Db } from '../db/client';
 import { acceptTerms, findTerms, termsStatusOf, type TermsStatus } from '../db/terms';
 import { isUuid } from '../domain/ids';
+import { TERMS_ACCEPTING_ROLE } from '../domain/permissions';
 import { principalOf } from './auth';
 import { problem } from './problem';
 import { apiRouter } from './router';
 
-/** Apple Business: only an Administrator accepts the program's terms and conditions. */
-const ACCEPTING_ROLE = 'Administrator';
 
 function termsResource(status: TermsStatus) {
   const { terms } = status;
@@ -42,7 +41,7 @@ export function termsRouter(deps: { db: Db }): Router {
 
   router.post('/:id/acceptance', async (req, res) => {
     const principal = principalOf(req);
-    if (principal.role !== ACCEPTING_ROLE) {
+    if (principal.role !== TERMS_ACCEPTING_ROLE) {
       throw problem('FORBIDDEN', 'Only an Administrator can accept the terms and conditions.');
     }
     const id = req.params.id;

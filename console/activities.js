@@ -1,5 +1,5 @@
-// Device activities (Apple Business: Activity): every assignment, unassignment and release is one
-// activity, carried out by a workflow in pages. The pages show its progress from the API
+// Device activities (Apple Business: Activity): every assignment, unassignment, release and
+// migration (with a deadline, its update, its cancellation) is one activity, carried out by a workflow in pages. The pages show its progress from the API
 // (processedCount of deviceCount), refreshed while it runs, and its per-device results (the CSV).
 import { api, apiJson, downloadFile } from './api.js';
 import { errorBox, fmtDate, h, mount } from './dom.js';
@@ -29,6 +29,8 @@ export function statusBadge(a) {
   if (a.status === 'COMPLETED' && a.subStatus === 'COMPLETED_WITH_FAILURES') return h('span', { class: 'badge warn' }, `⚠ Completed with ${a.failedCount} failure${a.failedCount === 1 ? '' : 's'}`);
   if (a.status === 'COMPLETED') return h('span', { class: 'badge ok' }, '✓ Completed');
   if (a.status === 'FAILED') return h('span', { class: 'badge bad' }, '✕ Failed');
+  // An operator stopped (terminated or cancelled) its workflow; the devices it had not reached failed.
+  if (a.status === 'STOPPED') return h('span', { class: 'badge bad' }, '■ Stopped');
   return h('span', { class: 'badge' }, a.subStatus === 'SUBMITTED' ? '… Waiting to start' : '… In progress');
 }
 
@@ -37,7 +39,7 @@ export function statusBadge(a) {
  * re-rendered page never leaves two loops asking the API.
  */
 let generation = 0;
-function refresher(hash, step) {
+export function refresher(hash, step) {
   const mine = ++generation;
   const alive = () => mine === generation && location.hash === hash;
   void (async () => {
@@ -62,7 +64,7 @@ export async function activitiesView(ui, query) {
   const err = errorBox('activities-error');
   const table = h('div', {});
   const draw = (d) => mount(table, d.data.length === 0
-    ? h('p', {}, 'No device activities yet. Assign, unassign or release devices on the Devices page.')
+    ? h('p', {}, 'No device activities yet. Assign, unassign, release or migrate devices on the Devices page.')
     : h('table', { 'aria-label': 'Device activities' },
       h('thead', {}, h('tr', {}, ['Started', 'Activity', 'Service', 'Progress', 'Status'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, d.data.map(({ id, attributes: a, relationships: rel }) => h('tr', {},
@@ -74,7 +76,7 @@ export async function activitiesView(ui, query) {
   draw(doc);
   ui.page('Device activities',
     h('p', { class: 'crumb' }, h('a', { href: '#/devices' }, 'Devices'), ' › Device activities'),
-    h('p', { class: 'hint' }, 'Each assignment, unassignment or release runs as one activity; the list refreshes while any is in progress.'),
+    h('p', { class: 'hint' }, 'Each assignment, unassignment, release or migration (with a deadline, its update, its cancellation) runs as one activity; the list refreshes while any is in progress.'),
     err, table,
     h('p', { class: 'paging' },
       cursor ? h('a', { href: '#/activities' }, 'Newest activities') : null,
@@ -132,6 +134,19 @@ async function resultsSection(a) {
   }
 }
 
+/**
+ * What the deadline found (the activity's deadlineReport): the devices the new service had not given
+ * an enrollment profile. A later update or cancel moves devices off this activity's deadline.
+ */
+function deadlineReportText(report) {
+  if (!report) return 'Not reached yet: administrators are reminded before it, and told then which devices the new service has not given an enrollment profile.';
+  const n = report.devicesWithoutProfile ?? 0;
+  if (n === 0) return `Reached ${fmtDate(report.reportedDateTime)}: every device had an enrollment profile from the new service.`;
+  const listed = report.serialNumbers ?? [];
+  return `Reached ${fmtDate(report.reportedDateTime)}: ${n} device${n === 1 ? '' : 's'} without an enrollment profile from the new service` +
+    (listed.length ? ` (${listed.slice(0, 20).join(', ')}${n > Math.min(listed.length, 20) ? ', …' : ''}).` : '.');
+}
+
 /** `#/activities/{id}`: one activity, its progress refreshed while it runs, then its per-device results. */
 export async function activityView(ui, id) {
   const path = `/v1/orgDeviceActivities/${id}`;
@@ -172,7 +187,8 @@ export async function activityView(ui, id) {
       h('dt', {}, 'Failed'), failed,
       h('dt', {}, 'Started'), h('dd', {}, fmtDate(a.createdDateTime)),
       h('dt', {}, 'Completed'), completed,
-      a.mdmMigrationDeadline ? [h('dt', {}, 'Migration deadline'), h('dd', {}, fmtDate(a.mdmMigrationDeadline))] : null),
+      a.mdmMigrationDeadline ? [h('dt', {}, 'Migration deadline'), h('dd', { id: 'activity-deadline' }, fmtDate(a.mdmMigrationDeadline))] : null,
+      a.activityType === 'ASSIGN_DEVICES_WITH_MDM_MIGRATION_DEADLINE' ? [h('dt', {}, 'At the deadline'), h('dd', { id: 'activity-deadline-report' }, deadlineReportText(a.deadlineReport))] : null),
     h('h2', {}, 'Progress'), bar, said, err, results);
   if (a.status !== 'IN_PROGRESS') return finish();
   refresher(location.hash, async () => {

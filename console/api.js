@@ -9,9 +9,14 @@ export const session = {
   },
 };
 
-/** An API error as the API words it: the detail of its first JSON:API error. */
+/** A fresh Idempotency-Key (getRandomValues: unlike randomUUID it works outside secure contexts too). */
+export function newIdempotencyKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** An API error as the API words it: the detail of its first JSON:API error (all of them in `errors`). */
 export class ApiError extends Error {
-  constructor(status, detail, code) { super(detail); this.status = status; this.code = code; }
+  constructor(status, detail, code, errors = []) { super(detail); this.status = status; this.code = code; this.errors = errors; }
 }
 
 /** The CSRF token of a console session (the dms_csrf cookie), echoed in X-CSRF-Token on changes. */
@@ -21,8 +26,9 @@ function csrfToken() {
 }
 
 /** With an API key: Authorization: Bearer. Signed in as a person: the HttpOnly session cookie goes by itself. */
-export async function api(method, path, { json, body, contentType } = {}) {
+export async function api(method, path, { json, body, contentType, idempotencyKey } = {}) {
   const headers = session.key ? { authorization: `Bearer ${session.key}` } : {};
+  if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
   if (!session.key && method !== 'GET') headers['x-csrf-token'] = csrfToken();
   let payload;
   if (json !== undefined) { headers['content-type'] = 'application/json'; payload = JSON.stringify(json); }
@@ -31,11 +37,13 @@ export async function api(method, path, { json, body, contentType } = {}) {
   if (res.ok) return res;
   let detail = `${res.status} ${res.statusText}`;
   let code;
+  let errors = [];
   try {
-    const err = (await res.json()).errors?.[0];
+    errors = (await res.json()).errors ?? [];
+    const err = errors[0];
     if (err) { detail = err.detail || err.title || detail; code = err.code; }
   } catch { /* not JSON */ }
-  throw new ApiError(res.status, detail, code);
+  throw new ApiError(res.status, detail, code, errors);
 }
 
 export async function apiJson(method, path, options) {

@@ -9,6 +9,7 @@ import { notificationsView } from './notifications.js';
 import { renderTermsBanner } from './terms.js';
 import { defaultAssignmentsView, devicesView, serviceDevicesFact } from './devices.js';
 import { activitiesView, activityView } from './activities.js';
+import { importResultView, importView } from './imports.js';
 
 const main = document.getElementById('main');
 const top = document.getElementById('top');
@@ -507,6 +508,9 @@ async function route() {
     if (hash === '#/users') return await usersView();
     if (hash === '#/roles') return await rolesView();
     if (hash === '#/devices/defaults') return await defaultAssignmentsView(ui);
+    if (hash === '#/devices/import') return await importView(ui);
+    const deviceImport = /^#\/devices\/imports\/([0-9a-f-]{36})$/.exec(hash);
+    if (deviceImport) return await importResultView(ui, deviceImport[1]);
     if (hash === '#/devices' || hash.startsWith('#/devices?')) return await devicesView(ui, hash.slice('#/devices?'.length));
     if (hash === '#/activities' || hash.startsWith('#/activities?')) return await activitiesView(ui, hash.slice('#/activities?'.length));
     const activity = /^#\/activities\/([0-9a-f-]{36})$/.exec(hash);

@@ -1,8 +1,9 @@
 // Devices (Apple Business: Devices): the organization's devices with filters and cursor paging; the
-// selected devices are assigned to a service, unassigned, or released (behind a typed confirmation).
+// selected devices are assigned to a service, unassigned, released (behind a typed confirmation), or
+// migrated to a new service with a deadline (which can be moved or cancelled).
 // Every change is a device activity (POST /v1/orgDeviceActivities); the console then shows its
 // progress. Default device assignment per product family has its own page.
-import { apiJson, ApiError } from './api.js';
+import { apiJson, ApiError, newIdempotencyKey } from './api.js';
 import { errorBox, field, fmtDate, h, mount } from './dom.js';
 
 export const PRODUCT_FAMILIES = ['iPhone', 'iPad', 'Mac', 'AppleTV', 'Watch', 'Vision', 'iPod'];
@@ -109,10 +110,10 @@ export async function devicesView(ui, query) {
   all.addEventListener('change', () => { for (const b of boxes) b.checked = all.checked; recount(); });
   const manage = ui.can('devices.manage') || ui.can('devices.release');
   const table = doc.data.length === 0
-    ? h('p', { id: 'no-devices' }, f.productFamily || f.status || f.assignedServer || f.serial ? 'No device matches these filters.' : 'Your organization has no devices yet. Devices arrive from purchases (the API, POST /v1/orgDevices) or a CSV import (npm run cli).')
+    ? h('p', { id: 'no-devices' }, f.productFamily || f.status || f.assignedServer || f.serial ? 'No device matches these filters.' : 'Your organization has no devices yet. Devices arrive from purchases (the API, POST /v1/orgDevices) or a CSV import (Import devices, or npm run cli).')
     : h('table', { 'aria-label': 'Devices' },
       h('thead', {}, h('tr', {}, manage ? h('th', { scope: 'col' }, all) : null,
-        ['Serial number', 'Model', 'Product family', 'OS', 'Status', 'Assigned service', 'Added'].map((t) => h('th', { scope: 'col' }, t)))),
+        ['Serial number', 'Model', 'Product family', 'OS', 'Status', 'Assigned service', 'Migration deadline', 'Added'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, doc.data.map(({ id, attributes: a, relationships: rel }, i) => {
         const linkId = rel.assignedServer.data?.id;
         return h('tr', {},
@@ -123,6 +124,7 @@ export async function devicesView(ui, query) {
           h('td', { 'data-label': 'OS' }, a.os ?? '—'),
           h('td', { 'data-label': 'Status' }, a.status === 'ASSIGNED' ? 'Assigned' : 'Unassigned'),
           h('td', { 'data-label': 'Assigned service' }, linkId ? h('a', { href: `#/services/${linkId}` }, names.get(linkId) ?? linkId) : '—'),
+          h('td', { 'data-label': 'Migration deadline' }, a.mdmMigrationDeadline ? fmtDate(a.mdmMigrationDeadline) : '—'),
           h('td', { 'data-label': 'Added' }, fmtDate(a.addedToOrgDateTime)));
       })));
 
@@ -138,24 +140,73 @@ export async function devicesView(ui, query) {
     shown ? `Showing ${plural(shown, 'device')}${f.cursor ? ' (a later page)' : ''}${next ? '; more on the next page' : ''}.` : '');
 
   ui.page('Devices',
-    h('p', { class: 'crumb' }, h('a', { href: '#/activities' }, 'Device activities'), ' · ', h('a', { href: '#/devices/defaults' }, 'Default device assignment'), ' · ', h('a', { href: '#/services' }, 'Management Services')),
+    h('p', { class: 'crumb' }, h('a', { href: '#/activities' }, 'Device activities'), ' · ', h('a', { href: '#/devices/defaults' }, 'Default device assignment'), ' · ',
+      h('a', { href: '#/devices/import' }, 'Import devices (CSV)'), ' · ', h('a', { href: '#/services' }, 'Management Services')),
     filters, err,
     manage && shown ? actionsPanel(ui, services, selected, count, err) : null,
     summary, table, paging);
 }
 
-/** Assign / unassign / release the selected devices: each starts one activity and opens its page. */
+/**
+ * A migration deadline as the API takes it: the console shows and reads times in UTC (as every date
+ * on its pages), so a `datetime-local` value is read as UTC, not as the browser's zone.
+ */
+export function deadlineFromInput(value) {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value)) return null;
+  const at = new Date(`${value}Z`);
+  return Number.isNaN(at.getTime()) ? null : at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** This minute in UTC as a `datetime-local` value: the input's `min`, so a date picker offers no past day. */
+const utcMinute = () => new Date().toISOString().slice(0, 16);
+
+/** The API's codes that are about the deadline itself (the field is then marked invalid). */
+const DEADLINE_CODES = new Set(['DEADLINE_REQUIRED', 'DEADLINE_IN_PAST', 'BAD_REQUEST']);
+
+/**
+ * A migration deadline field with its own error (role=alert, tied to the field). The browser's
+ * `min` only guides the picker: the form does not validate natively, because the rule "in the
+ * future" is the API's, judged by the server's clock, and a refusal is shown in the API's own words.
+ */
+function deadlineField(id, label) {
+  const input = h('input', { id, type: 'datetime-local', required: true, min: utcMinute(), 'aria-describedby': `${id}-hint ${id}-error` });
+  const error = errorBox(`${id}-error`);
+  const clear = () => { input.removeAttribute('aria-invalid'); error.textContent = ''; };
+  const refuse = (message, aboutField = true) => {
+    if (aboutField) input.setAttribute('aria-invalid', 'true');
+    error.textContent = message;
+    if (aboutField) input.focus();
+  };
+  const wrapped = h('div', {}, ...field(id, label, input, 'UTC, like every time in the console. It must be in the future.'));
+  return { input, error, clear, refuse, field: wrapped };
+}
+
+/**
+ * Assign / unassign / release the selected devices, and the migration activities (assign with a
+ * migration deadline, update that deadline, cancel the migration): each starts one activity and opens
+ * its page, where its progress and results are shown. Every kind the API accepts can be started here.
+ */
 function actionsPanel(ui, services, selected, count, err) {
-  const start = async (activityType, linkId) => {
+  /**
+   * Starts one activity; a refusal goes to `refuse` (the API's words), or to the panel's error.
+   * Returns false when nothing was started.
+   */
+  // One activity per click: a second click while the first is on its way starts nothing, and the
+  // request carries an Idempotency-Key so a resent one cannot make a twin either.
+  let starting = false;
+  const start = async (activityType, linkId, attributes = {}, refuse = (error) => { err.textContent = error.message; }) => {
+    if (starting) return false;
     err.textContent = '';
     const serials = selected();
-    if (serials.length === 0) { err.textContent = 'Select at least one device first.'; return; }
+    if (serials.length === 0) { err.textContent = 'Select at least one device first.'; return false; }
+    starting = true;
     try {
       const doc = await apiJson('POST', '/v1/orgDeviceActivities', {
+        idempotencyKey: newIdempotencyKey(),
         json: {
           data: {
             type: 'orgDeviceActivities',
-            attributes: { activityType },
+            attributes: { activityType, ...attributes },
             relationships: {
               ...(linkId ? { mdmServer: { data: { type: 'mdmServers', id: linkId } } } : {}),
               devices: { data: serials.map((id) => ({ type: 'orgDevices', id })) },
@@ -165,9 +216,25 @@ function actionsPanel(ui, services, selected, count, err) {
       });
       ui.flash(`Started: ${plural(serials.length, 'device')}. This page shows the progress.`);
       location.hash = `#/activities/${doc.data.id}`;
+      return true;
     } catch (error) {
-      err.textContent = error.message;
+      refuse(error);
+      return false;
+    } finally {
+      starting = false;
     }
+  };
+
+  /** A deadline form's submit: an empty or unreadable field is said here; every other rule is the API's. */
+  const withDeadline = (deadline, activityType, linkId) => async (e) => {
+    e.preventDefault();
+    deadline.clear();
+    if (selected().length === 0) { err.textContent = 'Select at least one device first.'; return; }
+    const at = deadlineFromInput(deadline.input.value);
+    if (!at) { deadline.refuse('Choose the migration deadline: a date and a time (UTC) in the future. Nothing was started.'); return; }
+    await start(activityType, linkId, { mdmMigrationDeadline: at }, (error) => {
+      deadline.refuse(`${error.message} Nothing was started.`, error instanceof ApiError && DEADLINE_CODES.has(error.code ?? ''));
+    });
   };
 
   const parts = [h('h2', { id: 'actions-heading' }, 'With the selected devices'), count];
@@ -220,7 +287,39 @@ function actionsPanel(ui, services, selected, count, err) {
     }, 'Release…'));
     parts.push(box);
   }
+  if (ui.can('devices.manage')) parts.push(migrationPanel(services, withDeadline, start));
   return h('section', { 'aria-labelledby': 'actions-heading', class: 'device-actions' }, parts);
+}
+
+/**
+ * Apple Business's migration with a deadline: the devices go to the new service now, which sees
+ * `mdm_migration_deadline`; administrators are reminded before it and told at it which devices the
+ * new service has not given an enrollment profile. The deadline of a migration in progress can be
+ * moved, or the migration cancelled (the devices stay where they are, without a deadline).
+ */
+function migrationPanel(services, withDeadline, start) {
+  const parts = [h('h3', { id: 'migration-heading' }, 'Migration to a new service, with a deadline')];
+  if (services.length) {
+    const target = h('select', { id: 'migrate-server' }, services.map((s) => h('option', { value: s.id }, s.name)));
+    const deadline = deadlineField('migration-deadline', 'Migration deadline');
+    parts.push(h('form', {
+      class: 'inline-form', novalidate: true, 'aria-label': 'Assign with a migration deadline',
+      onsubmit: (e) => withDeadline(deadline, 'ASSIGN_DEVICES_WITH_MDM_MIGRATION_DEADLINE', target.value)(e),
+    },
+    h('div', {}, ...field('migrate-server', 'Service to migrate to', target)),
+    deadline.field,
+    h('button', { type: 'submit' }, 'Assign with migration deadline'),
+    deadline.error));
+  } else parts.push(h('p', { class: 'hint' }, 'Link a device management service first to migrate devices to it.'));
+
+  const moved = deadlineField('new-migration-deadline', 'New migration deadline');
+  parts.push(h('form', {
+    class: 'inline-form', novalidate: true, 'aria-label': 'Update the migration deadline',
+    onsubmit: (e) => withDeadline(moved, 'UPDATE_MDM_MIGRATION_DEADLINE', null)(e),
+  }, moved.field, h('button', { type: 'submit', class: 'secondary' }, 'Update migration deadline'), moved.error));
+  parts.push(h('p', { class: 'hint' }, 'Updating or cancelling acts on the selected devices that are under a migration deadline; any other device is reported as failed (no migration in progress) in the activity\'s results.'));
+  parts.push(h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: () => void start('CANCEL_MDM_MIGRATION') }, 'Cancel migration')));
+  return h('section', { 'aria-labelledby': 'migration-heading', class: 'migration' }, parts);
 }
 
 /** `#/devices/defaults`: Apple Business's Default device assignment, one service per product family. */

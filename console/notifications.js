@@ -34,7 +34,10 @@ function rowsOf(doc) {
     const event = () => [
       h('td', { 'data-label': 'When' }, fmtDate(n.createdDateTime)),
       h('td', { 'data-label': 'Event' }, h('strong', {}, n.kind), h('br'), h('span', { class: 'hint' }, n.summary)),
-      h('td', { 'data-label': 'Service' }, h('a', { href: `#/services/${n.mdmServer.id}` }, n.mdmServer.serverName || n.mdmServer.id)),
+      // An organization-level notification (new terms) is about no one service.
+      h('td', { 'data-label': 'Service' }, n.mdmServer
+        ? h('a', { href: `#/services/${n.mdmServer.id}` }, n.mdmServer.serverName || n.mdmServer.id)
+        : 'Organization'),
     ];
     if (!n.channels.length) {
       return [h('tr', { 'data-notification': id }, event(), h('td', { 'data-label': 'Channel' }, '—'), h('td', { 'data-label': 'Sent to' }, 'Nobody'),

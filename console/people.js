@@ -29,7 +29,7 @@ export async function peopleView(ui, shown) {
             h('button', { type: 'button', class: 'danger', onclick: async () => {
               try {
                 const doc = await apiJson('POST', `/v1/users/${id}/passwordResets`);
-                await peopleView(ui, doc.meta.url ? shownOnce(`Password of ${u.name} reset.`, doc.meta.url) : h('p', { class: 'notice' }, `Password of ${u.name} reset; the link was emailed.`));
+                await peopleView(ui, doc.meta.url ? shownOnce(`Password of ${u.name} reset.${doc.meta.emailError ? ` ${doc.meta.emailError}` : ''}`, doc.meta.url) : h('p', { class: 'notice' }, `Password of ${u.name} reset; the link was emailed.`));
               } catch (error) { err.textContent = error.message; }
             } }, 'Reset password'),
             h('button', { type: 'button', class: 'secondary', onclick: () => mount(box) }, 'Cancel'))));
@@ -58,7 +58,7 @@ export async function peopleView(ui, shown) {
         err.textContent = '';
         try {
           const doc = await apiJson('POST', '/v1/invitations', { json: { data: { type: 'invitations', attributes: { name: name.value, email: email.value, role: role.value } } } });
-          await peopleView(ui, doc.meta.invitationUrl ? shownOnce(`${name.value} is invited.`, doc.meta.invitationUrl) : h('p', { class: 'notice' }, `${name.value} is invited; the link was emailed.`));
+          await peopleView(ui, doc.meta.invitationUrl ? shownOnce(`${name.value} is invited.${doc.meta.emailError ? ` ${doc.meta.emailError}` : ''}`, doc.meta.invitationUrl) : h('p', { class: 'notice' }, `${name.value} is invited; the link was emailed.`));
         } catch (error) { err.textContent = error.message; }
       },
     }, ...field('invite-name', 'Name', name), ...field('invite-email', 'Email', email), ...field('invite-role', 'Role', role), h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Invite'))));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, asc, desc, eq, gt, gte, isNull, lt, notInArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, isNull, lt, lte, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { DeviceActivityType, DeviceResult } from '../domain/devices';
 import { recordAudit } from './audit';
 import type { Db } from './client';
@@ -374,4 +374,28 @@ export async function migrationStragglers(db: Db, activityId: string, limit: num
 
 export async function saveDeadlineReport(db: Db, activityId: string, report: Record<string, unknown>): Promise<void> {
   await db.update(deviceActivities).set({ deadlineReport: report }).where(eq(deviceActivities.id, activityId));
+}
+
+/**
+ * Activities still IN_PROGRESS that were accepted at or before `acceptedBefore`, in acceptance order
+ * after `afterSeq` (keyset: a sweep walks them all, however many are alive). The dead-activity
+ * reconciler asks Temporal about each one's workflow.
+ */
+export async function openDeviceActivities(
+  db: Pick<Db, 'select'>,
+  input: { acceptedBefore: Date; afterSeq: number; limit: number; orgId?: string | undefined },
+): Promise<Array<{ id: string; seq: number }>> {
+  return db
+    .select({ id: deviceActivities.id, seq: deviceActivities.seq })
+    .from(deviceActivities)
+    .where(
+      and(
+        eq(deviceActivities.status, 'IN_PROGRESS'),
+        lte(deviceActivities.createdAt, input.acceptedBefore),
+        gt(deviceActivities.seq, input.afterSeq),
+        ...(input.orgId ? [eq(deviceActivities.orgId, input.orgId)] : []),
+      ),
+    )
+    .orderBy(asc(deviceActivities.seq))
+    .limit(input.limit);
 }

@@ -87,33 +87,8 @@ export async function addDevices(db: Db, input: { orgId: string; actorUserId: st
     return await db.transaction(async (tx) => {
       const taken = await tx.select({ serialNumber: devices.serialNumber }).from(devices).where(inArray(devices.serialNumber, serials));
       if (taken.length > 0) throw deviceExists(taken.map((t) => t.serialNumber));
-      const defaults = await defaultAssignmentMap(tx, input.orgId);
-      const rows = input.devices.map((d) => {
-        const linkId = defaults.get(d.productFamily) ?? null;
-        return {
-          serialNumber: d.serialNumber,
-          orgId: input.orgId,
-          linkId,
-          deviceModel: d.deviceModel,
-          productFamily: d.productFamily,
-          os: d.os ?? FAMILY_OS[d.productFamily],
-          color: d.color ?? '',
-          deviceCapacity: d.deviceCapacity ?? '',
-          orderNumber: d.orderNumber ?? '',
-          purchaseSourceType: d.purchaseSourceType ?? 'MANUALLY_ADDED',
-          description: d.description ?? d.deviceModel,
-          assetTag: d.assetTag ?? '',
-          addedAt: input.now,
-          updatedAt: input.now,
-          assignedAt: linkId ? input.now : null,
-          assignedBy: linkId ? 'default assignment' : null,
-        };
-      });
-      const assigned = rows.filter((r): r is typeof r & { linkId: string } => r.linkId !== null);
-      await lockFeeds(tx, assigned.map((r) => r.linkId));
-      const inserted: DeviceRow[] = [];
-      for (let i = 0; i < rows.length; i += 500) inserted.push(...(await tx.insert(devices).values(rows.slice(i, i + 500)).returning()));
-      await appendFeed(tx, assigned.map((r) => ({ linkId: r.linkId, serialNumber: r.serialNumber, opType: 'added', opDate: input.now })));
+      const inserted = await insertDevices(tx, { orgId: input.orgId, devices: input.devices, now: input.now, skipTaken: false });
+      const assigned = inserted.filter((r) => r.linkId !== null);
       await recordAudit(tx, {
         id: randomUUID(),
         orgId: input.orgId,
@@ -122,7 +97,7 @@ export async function addDevices(db: Db, input: { orgId: string; actorUserId: st
         action: 'orgDevices.add',
         linkId: null,
         outcome: 'SUCCESS',
-        detail: { count: rows.length, defaultAssigned: assigned.length, via: input.actorLabel, firstSerialNumber: serials[0] ?? null },
+        detail: { count: inserted.length, defaultAssigned: assigned.length, via: input.actorLabel, firstSerialNumber: serials[0] ?? null },
       });
       return inserted;
     });
@@ -131,6 +106,47 @@ export async function addDevices(db: Db, input: { orgId: string; actorUserId: st
     if (uniqueViolation(err) === 'devices_pkey') throw deviceExists([]);
     throw err;
   }
+}
+
+/**
+ * Inserts new devices of an organization, each going to its product family's default service (and
+ * into that service's feed as `added`). With `skipTaken`, a serial some organization already holds
+ * (also one inserted by a concurrent transaction) is left out instead of failing the statement;
+ * returns the rows inserted. Runs inside the caller's transaction.
+ */
+export async function insertDevices(tx: Runner, input: { orgId: string; devices: NewDevice[]; now: Date; skipTaken: boolean }): Promise<DeviceRow[]> {
+  const defaults = await defaultAssignmentMap(tx, input.orgId);
+  const rows = input.devices.map((d) => {
+    const linkId = defaults.get(d.productFamily) ?? null;
+    return {
+      serialNumber: d.serialNumber,
+      orgId: input.orgId,
+      linkId,
+      deviceModel: d.deviceModel,
+      productFamily: d.productFamily,
+      os: d.os ?? FAMILY_OS[d.productFamily],
+      color: d.color ?? '',
+      deviceCapacity: d.deviceCapacity ?? '',
+      orderNumber: d.orderNumber ?? '',
+      purchaseSourceType: d.purchaseSourceType ?? 'MANUALLY_ADDED',
+      description: d.description ?? d.deviceModel,
+      assetTag: d.assetTag ?? '',
+      addedAt: input.now,
+      updatedAt: input.now,
+      assignedAt: linkId ? input.now : null,
+      assignedBy: linkId ? 'default assignment' : null,
+    };
+  });
+  // Feeds are locked for every service a device may go to, before the rows (the order addDevices always kept).
+  await lockFeeds(tx, rows.flatMap((r) => (r.linkId ? [r.linkId] : [])));
+  const inserted: DeviceRow[] = [];
+  for (let i = 0; i < rows.length; i += 500) {
+    const insert = tx.insert(devices).values(rows.slice(i, i + 500));
+    inserted.push(...(await (input.skipTaken ? insert.onConflictDoNothing({ target: devices.serialNumber }) : insert).returning()));
+  }
+  const assigned = inserted.filter((r): r is DeviceRow & { linkId: string } => r.linkId !== null);
+  await appendFeed(tx, assigned.map((r) => ({ linkId: r.linkId, serialNumber: r.serialNumber, opType: 'added', opDate: input.now })));
+  return inserted;
 }
 
 function deviceExists(serials: string[]): DomainError {

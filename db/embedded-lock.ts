@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { processAlive } from '../runtime/process-alive';
 
 /** Another live process holds the embedded database (PGlite is single-process: two would corrupt it). */
 export class EmbeddedDatabaseLockedError extends Error {
@@ -20,16 +21,6 @@ export interface LockHolder {
   pid: number;
   command: string;
   since: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else — still alive.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readHolder(lockPath: string): LockHolder | undefined {
@@ -58,7 +49,7 @@ export function acquireEmbeddedLock(dir: string): () => void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = readHolder(lockPath);
-      if (holder && holder.pid !== process.pid && alive(holder.pid)) throw new EmbeddedDatabaseLockedError(lockPath, holder);
+      if (holder && holder.pid !== process.pid && processAlive(holder.pid)) throw new EmbeddedDatabaseLockedError(lockPath, holder);
       fs.rmSync(lockPath, { force: true }); // stale, unreadable, or our own from an unclosed open
     }
   }

@@ -1,6 +1,6 @@
 import { and, asc, eq, isNotNull, isNull, lte } from 'drizzle-orm';
 import type { Db } from './client';
-import { deviceActivities, links, serviceTokens } from './schema';
+import { deviceActivities, deviceImports, links, serviceTokens } from './schema';
 
 /**
  * What the API recorded in Postgres but may not have handed to Temporal (it was restarting, or the
@@ -68,5 +68,26 @@ export async function unstartedDeviceActivities(db: Db, createdBefore: Date, lim
       ),
     )
     .orderBy(asc(deviceActivities.seq))
+    .limit(limit);
+}
+
+/** A device import accepted in Postgres whose workflow may never have started. */
+export interface UnstartedDeviceImport {
+  importId: string;
+  orgId: string;
+  rowCount: number;
+}
+
+/**
+ * Imports created at or before `createdBefore` on which no batch has run (still PENDING), oldest
+ * first. Some have a workflow that has not run its first batch yet; starting those again is refused
+ * by their workflow id.
+ */
+export async function unstartedDeviceImports(db: Db, createdBefore: Date, limit: number, orgId?: string): Promise<UnstartedDeviceImport[]> {
+  return db
+    .select({ importId: deviceImports.id, orgId: deviceImports.orgId, rowCount: deviceImports.rowCount })
+    .from(deviceImports)
+    .where(and(eq(deviceImports.status, 'PENDING'), lte(deviceImports.createdAt, createdBefore), ...(orgId ? [eq(deviceImports.orgId, orgId)] : [])))
+    .orderBy(asc(deviceImports.seq))
     .limit(limit);
 }

@@ -101,6 +101,12 @@ export async function createOrganizationWithAdmin(db: Db, input: NewOrganization
   return { orgId, userId, apiKey };
 }
 
+/** Whether any organization exists yet (a production API's first start has none). */
+export async function anyOrganization(db: Db): Promise<boolean> {
+  const [row] = await db.select({ id: organizations.id }).from(organizations).limit(1);
+  return row !== undefined;
+}
+
 /** The default organization of embedded mode and BOOTSTRAP_ADMIN_API_KEY. */
 export const DEFAULT_ORGANIZATION_ID = '00000000-0000-4000-8000-000000000001';
 

@@ -206,6 +206,27 @@ export async function recordDeviceNotification(
   return existing.id;
 }
 
+/**
+ * Records an organization-level notification (about no one service: new terms to accept) once per
+ * dedupe key, in the caller's transaction, with its delivery pending: nothing in that transaction
+ * can reach Temporal, so the notification-delivery reconciler starts its delivery
+ * (`notification-<id>`, once). Returns the id, new or existing.
+ */
+export async function recordOrganizationNotification(
+  db: Pick<Db, 'select' | 'insert'>,
+  input: { orgId: string; kind: string; dedupeKey: string; payload: Record<string, unknown> },
+): Promise<string> {
+  const inserted = await db
+    .insert(notifications)
+    .values({ id: randomUUID(), orgId: input.orgId, linkId: null, tokenId: null, kind: input.kind, dedupeKey: input.dedupeKey, payload: input.payload, deliveryStartedAt: null })
+    .onConflictDoNothing()
+    .returning({ id: notifications.id });
+  if (inserted[0]) return inserted[0].id;
+  const [existing] = await db.select({ id: notifications.id }).from(notifications).where(eq(notifications.dedupeKey, input.dedupeKey));
+  if (!existing) throw new Error(`notification ${input.dedupeKey} was neither inserted nor found`);
+  return existing.id;
+}
+
 /** A notification recorded outside a workflow whose delivery workflow was never started (the start failed). */
 export interface UndeliveredNotification {
   notificationId: string;

@@ -1,10 +1,11 @@
-import { and, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { RetentionPolicy, RetentionStep } from '../domain/retention';
 import type { Db } from './client';
-import { auditEvents, depSessions, idempotencyRecords, notificationEmails, notifications, oauthNonces, rateLimitWindows, webhookDeliveries, webhookDeliveryAttempts } from './schema';
+import { auditEvents, depSessions, deviceImportRows, deviceImports, idempotencyRecords, notificationEmails, notifications, oauthNonces, rateLimitWindows, webhookDeliveries, webhookDeliveryAttempts } from './schema';
 
 const DAY_MS = 86_400_000;
+const DEFAULT_IMPORT_ROW_RETENTION_DAYS = 30;
 
 /** Deletes at most `limit` rows of `table` matching `where` (by ctid: one bounded statement, no key needed). */
 async function deleteBounded(db: Db, table: PgTable, where: SQL, limit: number): Promise<number> {
@@ -60,6 +61,11 @@ export async function pruneBatch(db: Db, step: RetentionStep, policy: RetentionP
       return deleteBounded(db, rateLimitWindows, lt(rateLimitWindows.expiresAt, now), limit);
     case 'deliveredNotifications':
       return deleteDeliveredNotifications(db, new Date(now.getTime() - policy.notificationRetentionDays * DAY_MS), limit);
+    case 'importedDeviceRows': {
+      const cutoff = new Date(now.getTime() - (policy.importRowRetentionDays ?? DEFAULT_IMPORT_ROW_RETENTION_DAYS) * DAY_MS);
+      const finished = sql`${deviceImportRows.importId} in (select ${deviceImports.id} from ${deviceImports} where ${deviceImports.status} in ('COMPLETED', 'FAILED') and ${deviceImports.updatedAt} < ${cutoff})`;
+      return deleteBounded(db, deviceImportRows, and(eq(deviceImportRows.result, 'ADDED'), finished) ?? finished, limit);
+    }
     case 'auditEvents':
       return deleteBounded(db, auditEvents, lt(auditEvents.createdAt, new Date(now.getTime() - policy.auditRetentionDays * DAY_MS)), limit);
   }

@@ -3,6 +3,7 @@ import { and, desc, eq, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { recordAudit } from './audit';
 import type { Db } from './client';
 import { uniqueViolation } from './errors';
+import { recordOrganizationNotification } from './notifications';
 import { organizations, termsAcceptances, termsVersions, users } from './schema';
 
 export type TermsRow = typeof termsVersions.$inferSelect;
@@ -52,7 +53,10 @@ export class TermsVersionTaken extends Error {
 
 /**
  * Publishes new terms: from this moment every organization's MDM services get 403 T_C_NOT_SIGNED
- * until an Administrator accepts them. Returns the ids of the organizations now waiting on it.
+ * until an Administrator accepts them. Each organization gets, in the same transaction, its audit
+ * row and one TERMS_PUBLISHED notification for its Administrators (deduplicated on terms and
+ * organization; delivered by the notification-delivery reconciler, as the CLI has no Temporal).
+ * Returns the ids of the organizations now waiting on it.
  */
 export async function publishTerms(db: Db, input: { version: string; title: string; url: string; now?: Date }): Promise<{ terms: TermsRow; orgIds: string[] }> {
   try {
@@ -73,6 +77,12 @@ export async function publishTerms(db: Db, input: { version: string; title: stri
           linkId: null,
           outcome: 'SUCCESS',
           detail: { termsId: terms.id, version: terms.version, title: terms.title, url: terms.url },
+        });
+        await recordOrganizationNotification(tx, {
+          orgId: org.id,
+          kind: 'TERMS_PUBLISHED',
+          dedupeKey: `terms:${terms.id}:${org.id}`,
+          payload: { termsId: terms.id, version: terms.version, title: terms.title, url: terms.url, publishedDateTime: terms.publishedAt.toISOString() },
         });
       }
       return { terms, orgIds: orgs.map((o) => o.id) };

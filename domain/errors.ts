@@ -78,6 +78,7 @@ export const Errors = {
   SERIAL_NUMBER_INVALID: { status: 422, title: 'Invalid serial number' },
   DUPLICATE_DEVICE: { status: 422, title: 'A device is named more than once' },
   TOO_MANY_DEVICES: { status: 422, title: 'Too many devices in one request' },
+  CSV_INVALID: { status: 422, title: 'The CSV file breaks a rule' },
   ACTIVITY_TYPE_UNKNOWN: { status: 422, title: 'Unknown device activity type' },
   DEADLINE_REQUIRED: { status: 422, title: 'A migration deadline is required' },
   DEADLINE_IN_PAST: { status: 422, title: 'The migration deadline is in the past' },

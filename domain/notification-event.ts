@@ -9,6 +9,8 @@ export const NOTIFICATION_KINDS = [
   'MIGRATION_DEADLINE_REMINDER',
   'MIGRATION_DEADLINE_REACHED',
   'DEVICES_DISOWNED',
+  // Organization-level (no service): new terms an Administrator must accept (db/terms.ts).
+  'TERMS_PUBLISHED',
 ] as const;
 /** One notification kind (a webhook event type). */
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
@@ -25,7 +27,8 @@ export function isNotificationKind(value: string): value is NotificationKind {
 export interface NotificationRowLike {
   id: string;
   orgId: string;
-  linkId: string;
+  /** Null for an organization-level notification (about no one service). */
+  linkId: string | null;
   tokenId: string | null;
   kind: string;
   payload: Record<string, unknown>;
@@ -37,7 +40,8 @@ export interface NotificationEvent {
   type: string;
   createdDateTime: string;
   organizationId: string;
-  mdmServer: { id: string; serverName: string };
+  /** The service it is about; null for an organization-level notification (TERMS_PUBLISHED). */
+  mdmServer: { id: string; serverName: string } | null;
   data: Record<string, unknown>;
 }
 
@@ -48,7 +52,8 @@ export function notificationEvent(row: NotificationRowLike): NotificationEvent {
     type: row.kind,
     createdDateTime: row.createdAt.toISOString(),
     organizationId: row.orgId,
-    mdmServer: { id: row.linkId, serverName: typeof serverName === 'string' ? serverName : '' },
-    data: { serviceTokenId: row.tokenId, ...rest },
+    mdmServer: row.linkId === null ? null : { id: row.linkId, serverName: typeof serverName === 'string' ? serverName : '' },
+    // A service token belongs to a service: an organization-level notification has none to name.
+    data: row.linkId === null ? rest : { serviceTokenId: row.tokenId, ...rest },
   };
 }

@@ -5,7 +5,8 @@
 export interface NotificationForText {
   id: string;
   kind: string;
-  linkId: string;
+  /** Null for an organization-level notification: it names no service. */
+  linkId: string | null;
   serverName: string;
   createdAt: Date;
   data: Record<string, unknown>;
@@ -33,6 +34,11 @@ export function notificationHeadline(n: Pick<NotificationForText, 'kind' | 'data
       const reason = typeof n.data.reason === 'string' ? n.data.reason : undefined;
       return `a new service token is required${reason ? ` because ${REASONS[reason] ?? reason}` : ''}`;
     }
+    case 'TERMS_PUBLISHED': {
+      const title = typeof n.data.title === 'string' ? n.data.title : 'new terms';
+      const version = typeof n.data.version === 'string' ? ` (version ${n.data.version})` : '';
+      return `new terms to accept: ${title}${version}`;
+    }
     default:
       return n.kind;
   }
@@ -43,13 +49,30 @@ const ACTIONS: Record<string, string> = {
   INSTALL_REMINDER: 'Install the service token in the device management service, or download a new one.',
   TOKEN_EXPIRED: 'Download a new service token and install it in the device management service.',
   REPLACEMENT_REQUIRED: 'Download a new service token and install it in the device management service.',
+  TERMS_PUBLISHED:
+    "Until an Administrator accepts them, the organization's device management services are refused (403 T_C_NOT_SIGNED). " +
+    'Read them and accept them in the console, or with POST /v1/terms/{id}/acceptance.',
 };
 
 export function notificationSubject(n: NotificationForText): string {
-  return `[dms-link] ${n.serverName}: ${n.kind} - ${notificationHeadline(n)}`;
+  return n.linkId === null ? `[dms-link] ${n.kind} - ${notificationHeadline(n)}` : `[dms-link] ${n.serverName}: ${n.kind} - ${notificationHeadline(n)}`;
 }
 
 export function notificationText(n: NotificationForText): string {
+  if (n.linkId === null) {
+    const url = typeof n.data.url === 'string' ? n.data.url : undefined;
+    const lines = [
+      `Your organization: ${notificationHeadline(n)}.`,
+      '',
+      ...(ACTIONS[n.kind] ? [ACTIONS[n.kind] ?? '', ''] : []),
+      `Event:   ${n.kind} (${n.id})`,
+      ...(url ? [`Terms:   ${url}`] : []),
+      `At:      ${n.createdAt.toISOString()}`,
+      '',
+      `API: GET /v1/terms`,
+    ];
+    return `${lines.join('\n')}\n`;
+  }
   const lines = [
     `Device management service "${n.serverName}": ${notificationHeadline(n)}.`,
     '',

@@ -29,3 +29,6 @@ export const BUILT_IN_ROLES: Record<string, readonly Permission[]> = {
 export function isBuiltInRole(role: string): boolean {
   return Object.prototype.hasOwnProperty.call(BUILT_IN_ROLES, role);
 }
+
+/** Apple Business: only an Administrator accepts the program's terms and conditions (so only they are told of new ones). */
+export const TERMS_ACCEPTING_ROLE = 'Administrator';

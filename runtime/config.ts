@@ -107,6 +107,7 @@ const schema = z.object({
   RETENTION_INTERVAL: isoDuration('RETENTION_INTERVAL').default('PT1H'),
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).default(400),
   NOTIFICATION_RETENTION_DAYS: z.coerce.number().int().min(1).default(90),
+  IMPORT_ROW_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
   RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   WEBHOOK_RETRY_INITIAL_INTERVAL: isoDuration('WEBHOOK_RETRY_INITIAL_INTERVAL').default('PT30S'),
@@ -224,6 +225,7 @@ export function retentionSetup(config: Config): { every: number; policy: Retenti
       oauthTimestampWindowSeconds: config.OAUTH_TIMESTAMP_WINDOW_SECONDS,
       auditRetentionDays: config.AUDIT_RETENTION_DAYS,
       notificationRetentionDays: config.NOTIFICATION_RETENTION_DAYS,
+      importRowRetentionDays: config.IMPORT_ROW_RETENTION_DAYS,
       batchSize: config.RETENTION_BATCH_SIZE,
     },
   };

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { processAlive } from './process-alive';
 
 /** `go` on PATH, else the usual install location. */
 export function findGo(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -28,15 +29,6 @@ export interface GoInstall {
   built: () => boolean;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * One build per cache directory across processes (parallel test runs, CI steps): the first takes
  * `<dir>/.build.lock`, the others wait for it and then find the binaries built. A lock whose process
@@ -53,7 +45,7 @@ async function buildLock(dir: string, what: string, log: (line: string) => void)
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const holder = Number(fs.readFileSync(lockPath, 'utf8').trim());
-    if (!Number.isInteger(holder) || holder <= 0 || !alive(holder)) {
+    if (!Number.isInteger(holder) || holder <= 0 || !processAlive(holder)) {
       fs.rmSync(lockPath, { force: true });
       continue;
     }

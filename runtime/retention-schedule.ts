@@ -18,7 +18,7 @@ function scheduleAction(setup: RetentionScheduleSetup) {
     workflowId: `${setup.scheduleId ?? RETENTION_SCHEDULE_ID}-run`,
     taskQueue: setup.taskQueue,
     args: [setup.policy] as [RetentionPolicy],
-    staticSummary: 'Retention: delete expired nonces, idempotency keys, sessions, rate-limit windows, delivered notifications and old audit events',
+    staticSummary: 'Retention: delete expired nonces, idempotency keys, sessions, rate-limit windows, delivered notifications, old audit events and old imports’ added rows',
   };
 }
 

@@ -6,11 +6,12 @@ import { apiClient, eventually, startTestStack, type TestStack } from './support
 
 // With SMTP set, invitation and reset links go by email, never in the API's answer. A real SMTP
 // server (smtp-server, on 127.0.0.1) receives them; the link in the email works once and only once.
+// When the mail server refuses, the Administrator gets the link instead (the person exists by then).
 let stack: TestStack;
 let smtp: SmtpSink;
 
 beforeAll(async () => {
-  smtp = await startSmtpSink();
+  smtp = await startSmtpSink({ refuse: (to) => to.startsWith('bounce.') });
   stack = await startTestStack({ accounts: { mailer: smtpAccountMailer({ url: smtp.url, from: 'dms-link <accounts@dms-link.test>' }) } });
 });
 
@@ -62,6 +63,31 @@ describe('invitation and reset links by email (SMTP)', () => {
     expect((await stranger('POST', '/v1/auth/links/inspect', { json: { secret } })).json.errors[0].code).toBe('LINK_USED');
     expect((await stranger('POST', '/v1/auth/signIn', { json: { email, password: 'someone else entirely 77' } })).status).toBe(401);
     expect((await stranger('POST', '/v1/auth/signIn', { json: { email, password: GOOD_PASSWORD } })).status).toBe(201);
+  });
+
+  it('a mail server that refuses the invitation: 201 with the link shown once and why, and the link works', async () => {
+    const org = await stack.newOrganization('Bounce Org');
+    const admin = apiClient(stack.apiUrl, org.apiKey);
+    const email = `bounce.${org.orgId.slice(0, 8)}@example.test`;
+    const invited = await admin('POST', '/v1/invitations', { json: { data: { type: 'invitations', attributes: { name: 'Bo Bounced', email, role: 'Viewer' } } } });
+    expect(invited.status).toBe(201);
+    expect(invited.json.data.attributes.delivery).toBe('SHOWN_ONCE');
+    expect(invited.json.meta.emailError).toMatch(/could not be sent/);
+    const secret = /\/console\/#\/link\/([\w-]+)$/.exec(invited.json.meta.invitationUrl as string)?.[1];
+    expect(secret).toBeTruthy();
+    expect(smtp.mails.some((m) => m.to.includes(email))).toBe(false);
+
+    const browser = cookieClient(stack.apiUrl, address());
+    expect((await browser('POST', '/v1/auth/links/use', { json: { secret, password: GOOD_PASSWORD } })).status).toBe(201);
+    expect((await browser('GET', '/v1/me')).json.data.attributes.email).toBe(email);
+
+    // A reset of that person, refused by the mail server too: its link is shown the same way.
+    const userId = invited.json.relationships.user.data.id as string;
+    const reset = await admin('POST', `/v1/users/${userId}/passwordResets`);
+    expect(reset.status).toBe(201);
+    expect(reset.json.data.attributes.delivery).toBe('SHOWN_ONCE');
+    expect(reset.json.meta.url).toMatch(/\/console\/#\/link\//);
+    expect(reset.json.meta.emailError).toMatch(/could not be sent/);
   });
 
   it("an Administrator's reset is emailed: the old password stops at once, the link sets a new one once", async () => {

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountEvents } from '../db/schema';
-import { accountEventReconcileScheduleId, ensureAccountEventReconcileSchedule } from '../worker/account-event-reconcile-schedule';
+import { ensureReconcileSchedule, RECONCILERS } from '../worker/reconcile-schedules';
 import { reconcileAccountEventsWorkflow } from '../workflows/account-event-reconciler';
 import { cleanupTestCertificates, makeRsaCertificate, type TestCertificate } from './support/certificates';
 import { createUser, linkWithToken } from './support/identity';
@@ -83,9 +83,9 @@ describe('account-event reconciler', () => {
   it('one Schedule however many workers ensure it', async () => {
     const taskQueue = `${stack.taskQueue}-schedule`;
     const options = { taskQueue, intervalMs: 60_000, input: { graceMs: 30_000, limit: 100, pageSize: 100, pagesPerRun: 20 } };
-    const results = await Promise.all([ensureAccountEventReconcileSchedule(stack.client, options), ensureAccountEventReconcileSchedule(stack.client, options)]);
+    const results = await Promise.all([ensureReconcileSchedule(stack.client, 'accountEvents', options), ensureReconcileSchedule(stack.client, 'accountEvents', options)]);
     expect(results.sort()).toEqual(['created', 'exists']);
-    const handle = stack.client.schedule.getHandle(accountEventReconcileScheduleId(taskQueue));
+    const handle = stack.client.schedule.getHandle(RECONCILERS.accountEvents.scheduleId(taskQueue));
     const described = await handle.describe();
     expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'reconcileAccountEventsWorkflow', taskQueue });
     expect(described.policies.overlap).toBe('SKIP');

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from './support/browser';
+import { launchChromium, signInWithApiKey, unlabelledControls } from './support/browser';
 import { makeTempDir } from './support/certificates';
 import { addDevices, deviceAttributes, makeSerials } from './support/devices';
 import { createLink } from './support/links';
@@ -50,21 +50,7 @@ afterAll(async () => {
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `devices-${name}.png`), fullPage: true });
 
-async function signedIn(apiKey: string): Promise<Page> {
-  const page = await (await browser.newContext({ acceptDownloads: true, viewport: { width: 1200, height: 900 } })).newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(`${stack.apiUrl}/console/#/signin`);
-  await page.getByLabel('API key').fill(apiKey);
-  await page.getByRole('button', { name: 'Sign in with API key' }).click();
-  await page.getByRole('navigation', { name: 'Main' }).waitFor();
-  return page;
-}
-
-/** Form controls without a label (a <label for>, or aria-label): there should be none. */
-async function unlabelledControls(page: Page): Promise<string[]> {
-  return page.locator('input, select').evaluateAll((els) =>
-    els.filter((el) => !el.getAttribute('aria-label') && !(el.id && el.ownerDocument.querySelector(`label[for="${el.id}"]`))).map((el) => el.outerHTML.slice(0, 120)));
-}
+const signedIn = (apiKey: string): Promise<Page> => signInWithApiKey(browser, stack.apiUrl, apiKey, pageErrors, { acceptDownloads: true });
 
 /** The serial numbers in the Devices table, in order. */
 const listedSerials = (page: Page) => page.getByRole('table', { name: 'Devices' }).locator('tbody td[data-label="Serial number"]').allTextContents();

@@ -1,4 +1,6 @@
+import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deviceProfiles } from '../db/schema';
 import { cleanupTestCertificates, makeRsaCertificate } from './support/certificates';
 import { provisionLink } from './support/dep';
 import { activityBody, addDevices, deviceBody, makeSerials, mdmSession, runActivity } from './support/devices';
@@ -33,6 +35,8 @@ afterAll(async () => {
   cleanupTestCertificates();
 });
 
+const profileCount = async () => (await stack.database.db.select({ n: count() }).from(deviceProfiles).where(eq(deviceProfiles.linkId, linkId)))[0]?.n ?? 0;
+
 const badUtf8 = (json: string) => {
   const at = json.indexOf('@');
   return Buffer.concat([Buffer.from(json.slice(0, at)), Buffer.from([0xff, 0xfe]), Buffer.from(json.slice(at + 1))]);
@@ -56,6 +60,15 @@ describe('admin device endpoints', () => {
     expect(invalid.json.errors[0].detail).toMatch(/not valid UTF-8/);
     const after = await Promise.all([call('GET', '/v1/orgDevices?limit=1000'), call('GET', '/v1/orgDeviceActivities?limit=200'), call('GET', '/v1/defaultDeviceAssignments')]);
     expect(after.map((r) => r.json.data)).toEqual(before.map((r) => r.json.data));
+  });
+
+  it('a body over an endpoint’s limit → 413 naming that limit (2 MB for devices, 16 KB for a default assignment)', async () => {
+    const big = await call('POST', '/v1/orgDevices', { body: `{"data":[${'0,'.repeat(1024 * 1024)}0]}`, contentType: 'application/json' });
+    expect(big.status).toBe(413);
+    expect(big.json.errors[0]).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', detail: 'The request body is larger than this endpoint accepts (2 MB).' });
+    const assignment = await call('PUT', '/v1/defaultDeviceAssignments/iPhone', { body: `{"data":"${'x'.repeat(17 * 1024)}"}`, contentType: 'application/json' });
+    expect(assignment.status).toBe(413);
+    expect(assignment.json.errors[0].detail).toBe('The request body is larger than this endpoint accepts (16 KB).');
   });
 
   it('paths are case-sensitive below each device resource', async () => {
@@ -136,5 +149,23 @@ describe('MDM-facing device and profile routes', () => {
     const malformed = await dep('PUT', '/profile/devices', '{"profile_uuid":');
     expect(malformed.status).toBe(400);
     expect(malformed.body.toString()).toBe('MALFORMED_REQUEST_BODY');
+  });
+
+  it('refuse U+0000 and unpaired surrogates in JSON strings with MALFORMED_REQUEST_BODY, storing nothing', async () => {
+    // Valid JSON that Postgres cannot hold (NUL in text, either in the profile's jsonb): these answered 500.
+    const profilesBefore = await profileCount();
+    for (const [method, path, body] of [
+      ['POST', '/devices', '{"devices":["\\u0000"]}'],
+      ['POST', '/devices/disown', '{"devices":["A\\u0000"]}'],
+      ['POST', '/profile', '{"profile_name":"Odd\\u0000","devices":[]}'],
+      ['POST', '/profile', '{"profile_name":"Odd","url":"\\ud800"}'],
+      ['POST', '/profile', '{"profile_name":"Odd","\\u0000":"key"}'],
+      ['PUT', '/profile/devices', `{"profile_uuid":"x","devices":["${serials[0]}\\u0000"]}`],
+    ] as const) {
+      const res = await dep(method, path, body);
+      expect(res.status, `${method} ${path} ${body}`).toBe(400);
+      expect(res.body.toString()).toBe('MALFORMED_REQUEST_BODY');
+    }
+    expect(await profileCount()).toBe(profilesBefore);
   });
 });

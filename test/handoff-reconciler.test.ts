@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeviceActivity } from '../db/device-activities';
+import { createDeviceImport } from '../db/device-imports';
+import { readDeviceCsv } from '../domain/device-csv';
 import { devices, serviceTokens } from '../db/schema';
-import { ensureHandoffReconcileSchedule, handoffReconcileScheduleId } from '../worker/handoff-reconcile-schedule';
+import { ensureReconcileSchedule, RECONCILERS } from '../worker/reconcile-schedules';
 import { reconcileHandoffsWorkflow } from '../workflows/handoff-reconciler';
 import { cleanupTestCertificates, makeRsaCertificate, type TestCertificate } from './support/certificates';
 import { addDevices, makeSerials, waitForActivity } from './support/devices';
@@ -105,12 +107,34 @@ describe('hand-off reconciler', () => {
     expect(runs).toBe(1);
   });
 
+  it('starts a device import whose API died between its commit and the workflow start, once', async () => {
+    const org = await stack.newOrganization();
+    const admin = apiClient(stack.apiUrl, org.apiKey);
+    const serials = makeSerials(4, 'HI');
+    const { lines, problems } = readDeviceCsv(Buffer.from(`serialNumber,deviceModel,productFamily,color\n${serials.map((s) => `${s},iPad Air,iPad,Blue`).join('\n')}\n`));
+    expect(problems).toEqual([]);
+    // What POST /v1/orgDeviceImports commits before it calls Temporal; the process dies there.
+    const id = randomUUID();
+    await createDeviceImport(stack.database.db, { id, orgId: org.orgId, createdBy: null, lines, now: new Date() });
+
+    expect(await reconcile(org.orgId, 3_600_000)).toMatchObject({ deviceImportsStarted: 0, deviceImportsAlreadyStarted: 0 });
+    expect(await reconcile(org.orgId, 0, 'device-import-started')).toMatchObject({ deviceImportsStarted: 1 });
+    const done = await eventually(async () => {
+      const got = await admin('GET', `/v1/orgDeviceImports/${id}`);
+      return got.json.data?.attributes?.status === 'COMPLETED' ? got.json.data.attributes : undefined;
+    }, 60_000);
+    expect(done).toMatchObject({ rowCount: 4, processedCount: 4, addedCount: 4, rejectedCount: 0 });
+    const added = await stack.database.db.select({ serial: devices.serialNumber }).from(devices).where(inArray(devices.serialNumber, serials));
+    expect(added).toHaveLength(4);
+    expect(await reconcile(org.orgId, 0)).toMatchObject({ deviceImportsStarted: 0, deviceImportsAlreadyStarted: 0 });
+  });
+
   it('one Schedule however many workers ensure it', async () => {
     const taskQueue = `${stack.taskQueue}-handoff-schedule`;
     const options = { taskQueue, intervalMs: 60_000, input: { graceMs: 60_000, limit: 100, deviceActivity } };
-    const results = await Promise.all([ensureHandoffReconcileSchedule(stack.client, options), ensureHandoffReconcileSchedule(stack.client, options)]);
+    const results = await Promise.all([ensureReconcileSchedule(stack.client, 'handoffs', options), ensureReconcileSchedule(stack.client, 'handoffs', options)]);
     expect(results.sort()).toEqual(['created', 'exists']);
-    const handle = stack.client.schedule.getHandle(handoffReconcileScheduleId(taskQueue));
+    const handle = stack.client.schedule.getHandle(RECONCILERS.handoffs.scheduleId(taskQueue));
     await handle.delete();
   });
 });

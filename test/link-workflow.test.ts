@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection, WithStartWorkflowOperation, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
@@ -246,6 +247,55 @@ describe('replays across continue-as-new', () => {
   });
 });
 
+describe('messages waiting for a new run', () => {
+  it('a signal sent before an update takes its turn first, even when both wait for the run’s first task', async () => {
+    // A run that has not had its first task yet (as right after continue-as-new): no worker polls its
+    // queue until the revocation and then the rename have both reached the server.
+    const queue = `${taskQueue}-first-task`;
+    const linkId = randomUUID();
+    const tokenId = randomUUID();
+    const issuedAtMs = Date.now();
+    const carried: LinkLifecycle = {
+      created: true,
+      rejected: false,
+      serverName: 'Carried MDM',
+      serverType: 'MDM',
+      linkState: 'ACTIVE',
+      replacementReason: null,
+      certificateId: randomUUID(),
+      token: { tokenId, issuedAtMs, expiresAtMs: issuedAtMs + 365 * 86_400_000, installed: true, remindersDone: [], installReminderDone: true, ended: false },
+      generation: 1,
+      supersededTokenIds: [],
+      supersededCertificateIds: [],
+    };
+    const handle = await client.workflow.start(linkWorkflow, { workflowId: `link-${linkId}`, taskQueue: queue, args: [{ linkId, orgId: USER, durations: YEAR, carried }] });
+    await handle.signal(tokenRevokedSignal, { tokenId, reason: 'USER_DEPARTED', accountEventId: randomUUID() });
+    const updateId = `rename-${linkId}`;
+    const renamed = handle.executeUpdate(updateLinkUpdate, { args: [{ serverName: 'Checkpoint', actorUserId: USER }], updateId });
+    renamed.catch(() => undefined);
+    await eventually(async () =>
+      client.workflowService
+        .pollWorkflowExecutionUpdate({
+          namespace: 'default',
+          updateRef: { workflowExecution: { workflowId: handle.workflowId }, updateId },
+          identity: 'link-workflow.test',
+          waitPolicy: { lifecycleStage: temporal.api.enums.v1.UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED },
+        })
+        .then(
+          () => true,
+          () => false,
+        ),
+    );
+    const late = await Worker.create({ connection: native, taskQueue: queue, workflowBundle: { codePath: inject('workflowBundlePath') }, activities: stub.activities });
+    await late.runUntil(async () => {
+      await renamed;
+      expect(stub.callsOf(linkId).map((c) => c.name).filter((n) => n === 'requireReplacement' || n === 'updateLinkRecord')).toEqual(['requireReplacement', 'updateLinkRecord']);
+      expect((await lifecycle(handle)).linkState).toBe('REPLACEMENT_REQUIRED');
+      await handle.terminate('test done');
+    });
+  });
+});
+
 describe('configuration, failures and refusals', () => {
   it('durations sent with a token request govern that token: a changed validity reaches a running lifecycle', async () => {
     const { linkId, handle } = await create(YEAR);
@@ -254,6 +304,16 @@ describe('configuration, failures and refusals', () => {
     expect(result.expiresAtMs - result.issuedAtMs).toBe(1000);
     await untilState(handle, 'EXPIRED');
     expect(stub.callsOf(linkId, 'expireServiceToken')).toHaveLength(1);
+  });
+
+  it('changed reminder offsets reach a running lifecycle at its next token', async () => {
+    // Started with YEAR's offsets (P30D, P7D); the next token request carries new ones.
+    const { linkId, handle } = await create(YEAR);
+    await upload(handle);
+    await issue(handle, randomUUID(), { tokenValidity: 'PT4S', reminderOffsets: ['PT2S'], installReminderAfter: 'P7D' });
+    await untilState(handle, 'EXPIRED');
+    const reminders = stub.callsOf(linkId, 'notify').filter((c) => c.input.kind === 'RENEWAL_REMINDER');
+    expect(reminders.map((c) => (c.input.detail as { offset: string }).offset)).toEqual(['PT2S']);
   });
 
   it('a broken activity fails its step, not the lifecycle: later requests are served and the timers still fire', async () => {

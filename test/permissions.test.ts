@@ -174,6 +174,14 @@ const ENDPOINTS: Endpoint[] = [
   },
   { name: 'GET /v1/orgDeviceActivities', permission: 'devices.view', success: 200, scoped: false, request: async () => ({ method: 'GET', path: '/v1/orgDeviceActivities' }) },
   {
+    name: 'POST /v1/orgDeviceImports',
+    permission: 'devices.manage',
+    success: 202,
+    scoped: false,
+    request: async () => ({ method: 'POST', path: '/v1/orgDeviceImports', body: `serialNumber,deviceModel,productFamily\n${makeSerials(1, 'PI')[0]},iPhone 15,iPhone\n`, contentType: 'text/csv' }),
+  },
+  { name: 'GET /v1/orgDeviceImports', permission: 'devices.view', success: 200, scoped: false, request: async () => ({ method: 'GET', path: '/v1/orgDeviceImports' }) },
+  {
     name: 'PUT /v1/defaultDeviceAssignments/{productFamily}',
     permission: 'devices.manage',
     success: 200,

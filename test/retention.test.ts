@@ -5,6 +5,8 @@ import { hitRateLimit, rateLimitCount } from '../db/rate-limits';
 import {
   auditEvents,
   depSessions,
+  deviceImportRows,
+  deviceImports,
   idempotencyRecords,
   notificationEmails,
   notifications,
@@ -78,7 +80,30 @@ async function seed() {
   const audit = (createdAt: Date) => ({ id: randomUUID(), orgId: org.orgId, actor: 'user', action: 'retention.test', outcome: 'SUCCESS', createdAt });
   const [oldAudit, keptAudit] = [audit(ago(401 * DAY)), audit(ago(399 * DAY))];
   await db.insert(auditEvents).values([oldAudit, keptAudit]);
-  return { key, idem, deadSession, liveSession, bucket, oldDelivered, oldPending, freshDelivered, deliveries, oldAudit, keptAudit };
+
+  // Device imports: an old finished one loses its added rows (its devices exist) but keeps its rejected
+  // row; a fresh finished one and an old one still running keep everything.
+  const deviceImport = (status: string, updatedAt: Date) => ({ id: randomUUID(), orgId: org.orgId, status, rowCount: 2, createdAt: updatedAt, updatedAt });
+  const [oldImport, freshImport, runningImport] = [deviceImport('COMPLETED', ago(31 * DAY)), deviceImport('COMPLETED', ago(DAY)), deviceImport('RUNNING', ago(31 * DAY))];
+  await db.insert(deviceImports).values([oldImport, freshImport, runningImport]);
+  const importRow = (importId: string, position: number, result: string | null) => ({
+    importId,
+    position,
+    line: position + 2,
+    serialNumber: `RT${randomBytes(4).toString('hex').toUpperCase()}`,
+    attributes: {},
+    result,
+    ...(result === 'REJECTED' ? { code: 'DEVICE_EXISTS', detail: 'taken' } : {}),
+  });
+  await db.insert(deviceImportRows).values([
+    importRow(oldImport.id, 0, 'ADDED'),
+    importRow(oldImport.id, 1, 'REJECTED'),
+    importRow(freshImport.id, 0, 'ADDED'),
+    importRow(freshImport.id, 1, 'REJECTED'),
+    importRow(runningImport.id, 0, 'ADDED'),
+    importRow(runningImport.id, 1, null),
+  ]);
+  return { key, idem, deadSession, liveSession, bucket, oldDelivered, oldPending, freshDelivered, deliveries, oldAudit, keptAudit, oldImport, freshImport, runningImport };
 }
 
 describe('retention', () => {
@@ -97,6 +122,7 @@ describe('retention', () => {
     expect(report.removed.rateLimitWindows).toBeGreaterThanOrEqual(1);
     expect(report.removed.deliveredNotifications).toBeGreaterThanOrEqual(1);
     expect(report.removed.auditEvents).toBeGreaterThanOrEqual(1);
+    expect(report.removed.importedDeviceRows).toBeGreaterThanOrEqual(1);
     expect(report.total).toBe(Object.values(report.removed).reduce((a, b) => a + b, 0));
 
     expect((await db.select().from(oauthNonces).where(eq(oauthNonces.consumerKey, s.key))).map((r) => r.nonce)).toEqual(['fresh']);
@@ -108,6 +134,15 @@ describe('retention', () => {
     expect(await db.select().from(webhookDeliveryAttempts).where(eq(webhookDeliveryAttempts.deliveryId, s.deliveries[0]!.id))).toEqual([]);
     expect(await db.select().from(notificationEmails).where(eq(notificationEmails.notificationId, s.oldDelivered.id))).toEqual([]);
     expect((await db.select({ id: auditEvents.id }).from(auditEvents).where(inArray(auditEvents.id, [s.oldAudit.id, s.keptAudit.id]))).map((r) => r.id)).toEqual([s.keptAudit.id]);
+
+    const importRowsLeft = await db
+      .select({ importId: deviceImportRows.importId, position: deviceImportRows.position })
+      .from(deviceImportRows)
+      .where(inArray(deviceImportRows.importId, [s.oldImport.id, s.freshImport.id, s.runningImport.id]));
+    const keyOf = (r: { importId: string; position: number }) => `${r.importId}:${r.position}`;
+    expect(importRowsLeft.map(keyOf).sort()).toEqual(
+      [`${s.oldImport.id}:1`, `${s.freshImport.id}:0`, `${s.freshImport.id}:1`, `${s.runningImport.id}:0`, `${s.runningImport.id}:1`].sort(),
+    );
 
     // Bounded: with batches of 2, the 3 old nonces took more than one delete.
     const history = await handle.fetchHistory();

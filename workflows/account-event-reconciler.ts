@@ -21,7 +21,7 @@ export interface ReconcileAccountEventsInput {
 }
 
 /**
- * Run by a Temporal Schedule (worker/account-event-reconcile-schedule.ts): finds recorded account
+ * Run by a Temporal Schedule (worker/reconcile-schedules.ts): finds recorded account
  * events whose fan-out never started (Temporal was unreachable when the API recorded them) and starts
  * each as `account-event-<event id>`. The id makes it idempotent: an event the API or an earlier
  * run started is not started again (REJECT_DUPLICATE), so a fan-out is never skipped nor doubled.

@@ -7,3 +7,5 @@ export { reconcileHandoffsWorkflow } from './handoff-reconciler';
 export { reconcileNotificationDeliveriesWorkflow } from './notification-delivery-reconciler';
 export { retentionWorkflow } from './retention';
 export { deviceActivityWorkflow } from './device-activity';
+export { reconcileDeadDeviceActivitiesWorkflow } from './dead-device-activity-reconciler';
+export { deviceImportWorkflow } from './device-import';

@@ -151,6 +151,13 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
 
   setHandler(lifecycleQuery, () => life);
 
+  // Messages that reach a new run before its first task (a revocation sent while the previous run
+  // continued as new, then a rename) are handed to the handlers as each is registered. Signals are
+  // registered first so they take their turn before later updates, as in a running workflow;
+  // registered after the updates, a revocation would run behind an update sent after it.
+  const signalsFirst = patched('signals-before-updates');
+  if (signalsFirst) registerSignalHandlers();
+
   // ---- synchronous validators: the checks that need no I/O refuse an update before it enters history ----
   function validateLive(): void {
     if (deleted || life.rejected) throw reject('LINK_NOT_FOUND', 'The device management service does not exist.');
@@ -415,34 +422,41 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     });
   }
 
-  // Signal handlers return their work, so allHandlersFinished (before continue-as-new) waits for it:
-  // a revocation queued behind an installation must not be dropped by the new run.
-  setHandler(tokenInstalledSignal, ({ tokenId }) =>
-    survive('installation', async () => {
-      const token = life.token;
-      // Only the current, still-working token can be installed; a repeated signal is a no-op.
-      if (deleted || !token || token.tokenId !== tokenId || token.installed || token.ended) return;
-      const nextState: LinkState = life.linkState === 'AWAITING_INSTALLATION' ? 'ACTIVE' : life.linkState;
-      await activities.recordInstallation({ ...op(), tokenId, nextState, replacementReason: life.replacementReason });
-      token.installed = true;
-      life.linkState = nextState;
-      await notify({ tokenId, kind: 'TOKEN_INSTALLED', detail: {} });
-      publish();
-    }),
-  );
+  /**
+   * Signal handlers return their work, so allHandlersFinished (before continue-as-new) waits for it:
+   * a revocation queued behind an installation must not be dropped by the new run.
+   */
+  function registerSignalHandlers(): void {
+    setHandler(tokenInstalledSignal, ({ tokenId }) =>
+      survive('installation', async () => {
+        const token = life.token;
+        // Only the current, still-working token can be installed; a repeated signal is a no-op.
+        if (deleted || !token || token.tokenId !== tokenId || token.installed || token.ended) return;
+        const nextState: LinkState = life.linkState === 'AWAITING_INSTALLATION' ? 'ACTIVE' : life.linkState;
+        await activities.recordInstallation({ ...op(), tokenId, nextState, replacementReason: life.replacementReason });
+        token.installed = true;
+        life.linkState = nextState;
+        await notify({ tokenId, kind: 'TOKEN_INSTALLED', detail: {} });
+        publish();
+      }),
+    );
 
-  setHandler(tokenRevokedSignal, ({ tokenId, reason }) =>
-    survive('revocation', async () => {
-      const token = life.token;
-      if (deleted || !token || token.tokenId !== tokenId || token.ended) return;
-      await activities.requireReplacement({ ...op(), tokenId, reason, nextState: 'REPLACEMENT_REQUIRED', replacementReason: reason });
-      token.ended = true;
-      life.linkState = 'REPLACEMENT_REQUIRED';
-      life.replacementReason = reason;
-      await notifyReplacement();
-      publish();
-    }),
-  );
+    setHandler(tokenRevokedSignal, ({ tokenId, reason }) =>
+      survive('revocation', async () => {
+        const token = life.token;
+        if (deleted || !token || token.tokenId !== tokenId || token.ended) return;
+        await activities.requireReplacement({ ...op(), tokenId, reason, nextState: 'REPLACEMENT_REQUIRED', replacementReason: reason });
+        token.ended = true;
+        life.linkState = 'REPLACEMENT_REQUIRED';
+        life.replacementReason = reason;
+        await notifyReplacement();
+        publish();
+      }),
+    );
+  }
+
+  // Runs started before the 'signals-before-updates' patch registered them here, after the updates'.
+  if (!signalsFirst) registerSignalHandlers();
 
   // ---- main: wait for creation, then drive the timers of the current token generation ----
   if (!life.created) {

@@ -18,7 +18,7 @@ export interface ReconcileNotificationDeliveriesInput {
 }
 
 /**
- * Run by a Temporal Schedule (worker/notification-delivery-reconcile-schedule.ts): starts the
+ * Run by a Temporal Schedule (worker/reconcile-schedules.ts): starts the
  * delivery of notifications the API recorded (a disown) but could not hand to Temporal, as
  * `notification-<id>`. The id makes it idempotent: a delivery the API or an earlier run started is
  * not started again (REJECT_DUPLICATE), so administrators are told once, never zero times.

@@ -1,4 +1,4 @@
-import { log, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { log, patched, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { RetentionActivities } from '../activities/retention-activity-types';
 import { describeRetention, RETENTION_STEPS, type RetentionPolicy, type RetentionReport, type RetentionStep } from '../domain/retention';
 
@@ -14,7 +14,9 @@ const { pruneRetentionBatch } = proxyActivities<RetentionActivities>({
  */
 export async function retentionWorkflow(policy: RetentionPolicy): Promise<RetentionReport> {
   const removed = {} as Record<RetentionStep, number>;
-  for (const step of RETENTION_STEPS) {
+  // Runs of releases before device imports had no step for their rows.
+  const steps = patched('retention-imported-device-rows') ? RETENTION_STEPS : RETENTION_STEPS.filter((s) => s !== 'importedDeviceRows');
+  for (const step of steps) {
     removed[step] = 0;
     for (let batch = 0; batch < policy.maxBatchesPerStep; batch++) {
       const n = await pruneRetentionBatch({ step, policy });
@@ -23,7 +25,7 @@ export async function retentionWorkflow(policy: RetentionPolicy): Promise<Retent
     }
     setCurrentDetails(`**Retention run** (in progress)\n\n${describeRetention(removed)}`);
   }
-  const total = RETENTION_STEPS.reduce((sum, s) => sum + removed[s], 0);
+  const total = steps.reduce((sum, s) => sum + removed[s], 0);
   setCurrentDetails(`**Retention run**: ${total} row(s) removed\n\n${describeRetention(removed)}`);
   log.info('retention run finished', { removed, total });
   return { removed, total };

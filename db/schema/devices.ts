@@ -103,7 +103,7 @@ export const deviceActivities = pgTable(
     activityType: text('activity_type').notNull(),
     linkId: uuid('link_id'),
     mdmMigrationDeadline: timestamp('mdm_migration_deadline', { withTimezone: true }),
-    /** IN_PROGRESS, COMPLETED or FAILED. */
+    /** IN_PROGRESS, COMPLETED, STOPPED or FAILED. */
     status: text('status').notNull(),
     subStatus: text('sub_status').notNull(),
     deviceCount: integer('device_count').notNull(),
@@ -116,7 +116,12 @@ export const deviceActivities = pgTable(
     /** What the migration deadline found: devices the new service had not given a profile. */
     deadlineReport: jsonb('deadline_report').$type<Record<string, unknown>>(),
   },
-  (t) => [uniqueIndex('device_activities_seq').on(t.seq), index('device_activities_org_seq').on(t.orgId, t.seq)],
+  (t) => [
+    uniqueIndex('device_activities_seq').on(t.seq),
+    index('device_activities_org_seq').on(t.orgId, t.seq),
+    // The dead-activity sweep walks the open ones in seq order; finished ones (almost all) stay out of it.
+    index('device_activities_open_seq').on(t.seq).where(sql`${t.status} = 'IN_PROGRESS'`),
+  ],
 );
 
 /** The devices of an activity in request order, with each one's result once its page has run. */

@@ -8,3 +8,4 @@ export * from './idempotency';
 export * from './terms';
 export * from './accounts';
 export * from './devices';
+export * from './device-imports';

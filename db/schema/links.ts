@@ -131,7 +131,8 @@ export const notifications = pgTable(
   {
     id: uuid('id').primaryKey(),
     orgId: uuid('org_id').notNull(),
-    linkId: uuid('link_id').notNull(),
+    /** The service it is about; null for an organization-level notification (new terms to accept). */
+    linkId: uuid('link_id'),
     tokenId: uuid('token_id'),
     kind: text('kind').notNull(),
     dedupeKey: text('dedupe_key').notNull(),

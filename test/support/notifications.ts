@@ -13,7 +13,7 @@ export interface ReceivedRequest {
     type: string;
     createdDateTime: string;
     organizationId: string;
-    mdmServer: { id: string; serverName: string };
+    mdmServer: { id: string; serverName: string } | null;
     data: Record<string, unknown>;
   };
   headers: http.IncomingHttpHeaders;

@@ -14,13 +14,23 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-/** A local SMTP server (smtp-server) on 127.0.0.1:0: accepts any sender and recipient, keeps each raw message. */
-export async function startSmtpSink(): Promise<SmtpSink> {
+/**
+ * A local SMTP server (smtp-server) on 127.0.0.1:0: accepts any sender and every recipient that
+ * `refuse` does not name (those get a permanent 550, as a real server's), keeps each raw message.
+ */
+export async function startSmtpSink(options: { refuse?: (recipient: string) => boolean } = {}): Promise<SmtpSink> {
   const mails: Mail[] = [];
   const smtp = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
+    onRcptTo(address, _session, callback) {
+      if (options.refuse?.(address.address)) {
+        callback(Object.assign(new Error('5.1.1 Mailbox unavailable'), { responseCode: 550 }));
+        return;
+      }
+      callback();
+    },
     onData(stream, session, done) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));

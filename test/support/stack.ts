@@ -79,6 +79,8 @@ export interface TestStackOptions {
   accounts?: Partial<AccountsOptions>;
   /** Device activities: page size, pages per run, migration reminder offsets. */
   deviceActivity?: Partial<import('../../api/device-activity-commands').DeviceActivityOptions>;
+  /** Device imports: rows per batch, batches per run. */
+  deviceImport?: Partial<import('../../api/device-import-commands').DeviceImportOptions>;
   /** MDM-facing fetch/sync cursor age limit and clock. */
   mdmDevices?: Partial<import('../../api/mdm/devices').MdmDevicesOptions>;
   /**
@@ -136,6 +138,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     updateTimeoutMs: options.updateTimeoutMs ?? 30_000,
     ...(options.accountEventPaging ? { accountEventPaging: options.accountEventPaging } : {}),
     ...(options.deviceActivity ? { deviceActivity: options.deviceActivity } : {}),
+    ...(options.deviceImport ? { deviceImport: options.deviceImport } : {}),
   });
   const logger = options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const apiCommands = options.wrapCommands ? options.wrapCommands(commands) : commands;

@@ -1,0 +1,2 @@
+ALTER TABLE "notifications" ALTER COLUMN "link_id" DROP NOT NULL;--> statement-breakpoint
+CREATE INDEX "device_activities_open_seq" ON "device_activities" USING btree ("seq") WHERE "device_activities"."status" = 'IN_PROGRESS';
