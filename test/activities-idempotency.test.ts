@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLinkActivities } from '../activities/links';
-import { auditEvents, certificates, links, serviceTokens } from '../db/schema';
+import { auditEvents, certificates, links, notifications, serviceTokens, webhookEndpoints } from '../db/schema';
 import { SecretBox } from '../domain/secret-box';
 import { cleanupTestCertificates, makeRsaCertificate } from './support/certificates';
 import { startTestStack, type TestStack } from './support/stack';
@@ -52,5 +52,35 @@ describe('link activities run twice write once', () => {
     expect(tokens.map((t) => t.status)).toEqual(['ACTIVE']);
     const audit = await db.select().from(auditEvents).where(eq(auditEvents.linkId, linkId));
     expect(audit.map((a) => a.action).sort()).toEqual(['mdmServer.create', 'mdmServer.publicKeyCertificate.upload', 'mdmServer.serviceToken.download']);
+  });
+});
+
+describe('notify', () => {
+  // The link workflow starts a delivery child only when `deliver` is true: no receiver, no child.
+  it('records a notification once and says whether it has a receiver (a webhook endpoint taking its kind, or email)', async () => {
+    const { orgId, userId } = await stack.newOrganization();
+    const db = stack.database.db;
+    const secretBox = new SecretBox(randomBytes(32));
+    const activities = createLinkActivities({ db, secretBox, maxCertificatesPerOrganization: 250 });
+    const linkId = randomUUID();
+    await activities.createLinkRecord({ operationId: randomUUID(), linkId, orgId, serverName: 'Receivers', serverType: 'MDM', allowReleaseDevices: false, actorUserId: userId });
+    const reminder = { operationId: randomUUID(), linkId, orgId, tokenId: null, kind: 'RENEWAL_REMINDER' as const, detail: { offset: 'P30D' } };
+
+    const first = await activities.notify(reminder);
+    expect(first.deliver).toBe(false);
+    expect(await activities.notify({ ...reminder, operationId: randomUUID() })).toEqual(first);
+    expect(await db.select().from(notifications).where(eq(notifications.linkId, linkId))).toHaveLength(1);
+
+    // An endpoint for another kind is no receiver; one for this kind (or '*') is.
+    const endpoint = { id: randomUUID(), orgId, url: 'https://receiver.example.test/hook', secretEnc: 'unused', events: ['TOKEN_EXPIRED'] };
+    await db.insert(webhookEndpoints).values(endpoint);
+    expect((await activities.notify({ ...reminder, operationId: randomUUID(), detail: { offset: 'P14D' } })).deliver).toBe(false);
+    await db.update(webhookEndpoints).set({ events: ['RENEWAL_REMINDER'] }).where(eq(webhookEndpoints.id, endpoint.id));
+    expect((await activities.notify({ ...reminder, operationId: randomUUID(), detail: { offset: 'P7D' } })).deliver).toBe(true);
+    // Deleted, it is no receiver again; email configured makes every notification one to deliver.
+    await db.update(webhookEndpoints).set({ deletedAt: new Date() }).where(eq(webhookEndpoints.id, endpoint.id));
+    expect((await activities.notify({ ...reminder, operationId: randomUUID(), detail: { offset: 'P1D' } })).deliver).toBe(false);
+    const withEmail = createLinkActivities({ db, secretBox, maxCertificatesPerOrganization: 250, notifications: { smtp: { url: 'smtp://127.0.0.1:1', from: 'dms@example.test' } } });
+    expect((await withEmail.notify({ ...reminder, operationId: randomUUID(), detail: { offset: 'P1D' } })).deliver).toBe(true);
   });
 });
