@@ -73,7 +73,7 @@ const SETTINGS = {
   },
   dep: { rate: 500, seconds: quick ? 2 : 6, capacitySeconds: sizeArg('dep-capacity-seconds', quick ? 1 : 3), concurrency: 16, tokens: quick ? 4 : 32 },
   reads: { links: sizeArg('reads', quick ? 1_000 : 10_000), rate: 200, seconds: quick ? 2 : 6, capacitySeconds: quick ? 1 : 2, concurrency: 8 },
-  parked: { workflows: sizeArg('parked', quick ? 200 : 10_000), concurrency: 64, startTimeLimitMs: quick ? 20_000 : 240_000, settleTimeLimitMs: quick ? 15_000 : 120_000 },
+  parked: { workflows: sizeArg('parked', quick ? 200 : 10_000), concurrency: 64, startTimeLimitMs: quick ? 20_000 : 240_000, settleTimeLimitMs: quick ? 15_000 : 300_000 },
   storm: { links: sizeArg('storm', quick ? 200 : 5_000), concurrency: 64, drainTimeLimitMs: quick ? 20_000 : 120_000, marginMs: quick ? 5_000 : 10_000 },
   devices: { devices: sizeArg('devices', quick ? 5_000 : 100_000), pageSize: 1000, assign: quick ? 1_000 : 10_000 },
   /** Seconds a paced or closed load waits for late answers (an overloaded service's queue) before counting them unanswered. */
@@ -115,7 +115,7 @@ const BUDGET = {
   /** Per part and column (seconds); the tokens part runs once, before the columns. */
   part: quick
     ? { tokens: 15, onboarding: 25, dep: 25, reads: 25, parked: 20, storm: 60, devices: 25 }
-    : { tokens: 30, onboarding: 240, dep: 120, reads: 150, parked: 420, storm: 600, devices: 420 },
+    : { tokens: 30, onboarding: 240, dep: 120, reads: 150, parked: 540, storm: 600, devices: 420 },
   /** A part is not begun with less than this share of its budget left. */
   minimumShare: 0.5,
 } satisfies { runSeconds: number; part: Record<Part, number>; minimumShare: number };
