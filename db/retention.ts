@@ -63,8 +63,13 @@ export async function pruneBatch(db: Db, step: RetentionStep, policy: RetentionP
       return deleteDeliveredNotifications(db, new Date(now.getTime() - policy.notificationRetentionDays * DAY_MS), limit);
     case 'importedDeviceRows': {
       const cutoff = new Date(now.getTime() - (policy.importRowRetentionDays ?? DEFAULT_IMPORT_ROW_RETENTION_DAYS) * DAY_MS);
-      const finished = sql`${deviceImportRows.importId} in (select ${deviceImports.id} from ${deviceImports} where ${deviceImports.status} in ('COMPLETED', 'FAILED') and ${deviceImports.updatedAt} < ${cutoff})`;
-      return deleteBounded(db, deviceImportRows, and(eq(deviceImportRows.result, 'ADDED'), finished) ?? finished, limit);
+      // Built with Drizzle's operators so the cutoff is bound as a timestamp (raw `sql` would pass a bare Date to postgres.js).
+      const finished = db
+        .select({ id: deviceImports.id })
+        .from(deviceImports)
+        .where(and(inArray(deviceImports.status, ['COMPLETED', 'FAILED']), lt(deviceImports.updatedAt, cutoff)));
+      const where = and(eq(deviceImportRows.result, 'ADDED'), inArray(deviceImportRows.importId, finished));
+      return where ? deleteBounded(db, deviceImportRows, where, limit) : 0;
     }
     case 'auditEvents':
       return deleteBounded(db, auditEvents, lt(auditEvents.createdAt, new Date(now.getTime() - policy.auditRetentionDays * DAY_MS)), limit);

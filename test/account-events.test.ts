@@ -111,6 +111,9 @@ async function expectPasswordChangeOutcome(s: Awaited<ReturnType<typeof scenario
   for (const link of s.linksOfA) {
     expect(await tokenStatus(stack.database.db, link.tokenId)).toBe('REVOKED');
     expect(await revokedSignalsReceived(link.linkId)).toBe(1);
+    // The notice is recorded by the link workflow's next activity, after the state change (a restarted
+    // worker retries it after its timeout): wait for it, then check it is there once.
+    await eventually(async () => (await replacementNotifications(link.linkId)) > 0, 60_000, 200);
     expect(await replacementNotifications(link.linkId)).toBe(1);
     expect(await auditCount(stack.database.db, link.linkId, 'mdmServer.replacementRequired')).toBe(1);
   }
