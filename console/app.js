@@ -490,7 +490,24 @@ async function rolesView() {
 }
 
 // ---------- routing ----------
+/**
+ * Renders the page of the address. Pages render when their API calls answer, so a slow page left
+ * behind (its answers came late) can draw over the page the address now names: when an older render
+ * ends after the newest one has, the newest is drawn again.
+ */
+let routesStarted = 0;
+let newestRendered = 0;
 async function route() {
+  const seq = ++routesStarted;
+  try {
+    await routeOnce();
+  } finally {
+    if (seq === routesStarted) newestRendered = seq;
+    else if (newestRendered === routesStarted) void route();
+  }
+}
+
+async function routeOnce() {
   const hash = location.hash || '#/home';
   const link = /^#\/link\/([\w-]{20,200})$/.exec(hash);
   if (link) return linkView(ui, link[1]);

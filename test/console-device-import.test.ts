@@ -123,10 +123,26 @@ describe('web console: Import devices', () => {
     expect(await page.getByRole('table', { name: 'Recent imports' }).locator('.progress-text').allTextContents()).toEqual(['2500 of 2500 rows processed (100%)']);
 
     // A Viewer sees the imports and their results, but no upload.
-    const viewer = await signedIn((await createUser(call, 'Viewer')).apiKey);
+    // The page signing in leads to (Management Services) answers late, after the Viewer has already
+    // gone on to the import page: the late page must not draw over the page the address names.
+    let releaseServices!: () => void;
+    const servicesHeld = new Promise<void>((resolve) => (releaseServices = resolve));
+    const viewer = await signInWithApiKey(browser, stack.apiUrl, (await createUser(call, 'Viewer')).apiKey, pageErrors, {
+      timeoutMs: 60_000,
+      beforeSignIn: async (p) => {
+        await p.route((url) => url.pathname === '/v1/mdmServers', async (r) => {
+          await servicesHeld;
+          await r.continue();
+        });
+      },
+    });
     await viewer.goto(`${stack.apiUrl}/console/#/devices/import`);
     await viewer.getByRole('heading', { name: 'Import devices' }).waitFor();
+    const servicesAnswered = viewer.waitForResponse((r) => new URL(r.url()).pathname === '/v1/mdmServers');
+    releaseServices();
+    await servicesAnswered;
     await viewer.getByText('Importing devices needs the permission devices.manage.').waitFor();
+    expect(await viewer.getByRole('heading', { level: 1 }).textContent()).toBe('Import devices');
     expect(await viewer.getByLabel('CSV file', { exact: true }).count()).toBe(0);
     expect(await viewer.getByRole('table', { name: 'Recent imports' }).locator('tbody tr').count()).toBe(1);
     await shot(viewer, '04-viewer');

@@ -55,7 +55,7 @@ describe('lifecycle sequences', () => {
       // Modest: each run drives a real lifecycle on a loaded 2-core CI machine.
       { numRuns: 10, endOnFailure: true },
     );
-  }, 300_000);
+  }, 600_000);
 });
 
 async function runSequence(firstCertificate: number | undefined, steps: Step[]): Promise<void> {
@@ -175,7 +175,9 @@ async function runSequence(firstCertificate: number | undefined, steps: Step[]):
         (life.token?.installed ?? false) === Boolean(tokenRow?.installedAt);
       return agreed ? { row, life } : undefined;
     },
-    30_000,
+    // A worker restarted under an activity gets it back after the activity's start-to-close timeout
+    // (30 s for the account-event fan-out), so settling may take longer than that.
+    90_000,
     200,
   );
   const { row, life } = settled;

@@ -22,11 +22,12 @@ export async function signInWithApiKey(
   apiUrl: string,
   apiKey: string,
   pageErrors: string[],
-  options: { viewport?: { width: number; height: number }; acceptDownloads?: boolean; timeoutMs?: number } = {},
+  options: { viewport?: { width: number; height: number }; acceptDownloads?: boolean; timeoutMs?: number; beforeSignIn?: (page: Page) => Promise<void> } = {},
 ): Promise<Page> {
   const page = await (await browser.newContext({ acceptDownloads: options.acceptDownloads ?? false, viewport: options.viewport ?? { width: 1200, height: 900 } })).newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
   if (options.timeoutMs) page.setDefaultTimeout(options.timeoutMs);
+  await options.beforeSignIn?.(page);
   await page.goto(`${apiUrl}/console/#/signin`);
   await page.getByLabel('API key').fill(apiKey);
   await page.getByRole('button', { name: 'Sign in with API key' }).click();
