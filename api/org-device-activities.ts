@@ -182,8 +182,9 @@ export function orgDeviceActivitiesRouter(deps: OrgDeviceActivitiesDeps): Router
           now: at,
         });
       } catch (err) {
-        // Two concurrent requests with one key share one id: the second finds the first's activity.
-        const existing = binding.repeat && uniqueViolation(err) !== undefined ? await findDeviceActivity(db, principal.orgId, id) : undefined;
+        // Concurrent requests with one key share one id, and either may insert it first (the one that
+        // reserved the key, or a repeat that found no row yet): the other answers with that activity.
+        const existing = binding.request && uniqueViolation(err) !== undefined ? await findDeviceActivity(db, principal.orgId, id) : undefined;
         if (!existing) throw err;
         res.status(201).location(`/v1/orgDeviceActivities/${id}`).json({ data: deviceActivityResource(existing) });
         return;

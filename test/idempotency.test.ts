@@ -247,7 +247,11 @@ describe('creates replayed or refused', () => {
     expect(created.status).toBe(201);
     const linkId = created.json.data.id as string;
     expect((await call('DELETE', `/v1/mdmServers/${linkId}`)).status).toBe(204);
-    const runsBefore = await runsOf(linkId);
+    // The delete answers once the update is done; the run completes just after (and visibility follows).
+    const runsBefore = await eventually(async () => {
+      const runs = await runsOf(linkId);
+      return runs.length > 0 && runs.every((r) => r.endsWith(':COMPLETED')) ? runs : undefined;
+    });
 
     const replay = await call('POST', '/v1/mdmServers', body);
     expect(replay.status).toBe(410);
