@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, count, eq, gt, gte, inArray, isNotNull, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import { DomainError } from '../domain/errors';
 import { FAMILY_OS, type DepDeviceStatus, type ProductFamily, type SyncOpType } from '../domain/devices';
+import type { NewDeviceInput } from '../domain/new-device';
 import { recordAudit } from './audit';
 import type { Db } from './client';
 import { uniqueViolation } from './errors';
@@ -18,18 +19,8 @@ import { defaultDeviceAssignments, deviceProfiles, deviceSyncFeed, devices, link
 export type DeviceRow = typeof devices.$inferSelect;
 export type Runner = Pick<Db, 'select' | 'insert' | 'update' | 'delete' | 'execute'>;
 
-export interface NewDevice {
-  serialNumber: string;
-  deviceModel: string;
-  productFamily: ProductFamily;
-  os?: string | undefined;
-  color?: string | undefined;
-  deviceCapacity?: string | undefined;
-  orderNumber?: string | undefined;
-  purchaseSourceType?: string | undefined;
-  description?: string | undefined;
-  assetTag?: string | undefined;
-}
+/** A device as the API checked it (domain/new-device.ts); the purchase source is stored as text. */
+export type NewDevice = Omit<NewDeviceInput, 'purchaseSourceType'> & { purchaseSourceType?: string | undefined };
 
 export interface FeedEntry {
   linkId: string;
