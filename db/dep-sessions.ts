@@ -3,7 +3,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { fixedWindow } from '../domain/rate-limit';
 import { aggregatedAuditIncrement, aggregatedAuditRow } from './audit-aggregate';
 import type { Db } from './client';
-import { auditEvents, depSessions, links, oauthNonces, organizations, serviceTokens, users } from './schema';
+import { auditEvents, depSessions, links, oauthNonces, organizations, rateLimitWindows, serviceTokens, users } from './schema';
 import { preparedPerDatabase, prepareSql } from './prepared';
 import { termsAcceptedSql } from './terms';
 
@@ -32,13 +32,17 @@ export interface DepTokenRecord {
   termsAccepted: boolean;
 }
 
-/**
- * The token behind a consumer key, with its link's deletion and its organization's acceptance of
- * the current terms: one indexed query, as it runs on every `GET /session`.
- */
-const tokenByConsumerKey = preparedPerDatabase((db) =>
+/** What `GET /session` reads before deciding: the address's refusals in the current window and the token. */
+export interface SessionRequestContext {
+  /** Refusals counted for the source address in the current throttle window (0 when none). */
+  addressRefusals: number;
+  token: DepTokenRecord | undefined;
+}
+
+const sessionContext = preparedPerDatabase((db) =>
   db
     .select({
+      addressRefusals: rateLimitWindows.count,
       id: serviceTokens.id,
       linkId: serviceTokens.linkId,
       orgId: serviceTokens.orgId,
@@ -51,17 +55,36 @@ const tokenByConsumerKey = preparedPerDatabase((db) =>
       linkDeletedAt: links.deletedAt,
       termsAccepted: termsAcceptedSql(serviceTokens.orgId),
     })
-    .from(serviceTokens)
-    .innerJoin(links, eq(links.id, serviceTokens.linkId))
-    .where(eq(serviceTokens.consumerKey, sql.placeholder('consumerKey')))
-    .prepare('dep_token_by_consumer_key'),
+    // One row whatever matches: the throttle window and the token are each there or not.
+    .from(sql`(select 1) as one`)
+    .leftJoin(rateLimitWindows, and(eq(rateLimitWindows.bucket, sql.placeholder('bucket')), eq(rateLimitWindows.windowStart, sql.placeholder('windowStart'))))
+    .leftJoin(serviceTokens, eq(serviceTokens.consumerKey, sql.placeholder('consumerKey')))
+    .leftJoin(links, eq(links.id, serviceTokens.linkId))
+    .prepare('dep_session_context'),
 );
 
-export async function findTokenByConsumerKey(db: Db, consumerKey: string): Promise<DepTokenRecord | undefined> {
-  const [row] = await tokenByConsumerKey(db).execute({ consumerKey });
-  if (!row) return undefined;
-  const { linkDeletedAt, termsAccepted, ...token } = row;
-  return { ...token, linkDeleted: linkDeletedAt !== null, termsAccepted: termsAccepted === true };
+/**
+ * The address's throttle window and the token behind a consumer key (with its link's deletion and
+ * its organization's acceptance of the current terms), in one indexed round trip: every
+ * `GET /session` needs both before it decides, and the MDM-facing path is the busiest there is.
+ */
+export async function findSessionContext(
+  db: Db,
+  input: { addressBucket: string; windowStart: Date; consumerKey: string | undefined },
+): Promise<SessionRequestContext> {
+  const [row] = await sessionContext(db).execute({
+    bucket: input.addressBucket,
+    windowStart: input.windowStart.toISOString(),
+    // No key (an unreadable header): a null matches no token.
+    consumerKey: input.consumerKey ?? null,
+  });
+  if (!row) return { addressRefusals: 0, token: undefined };
+  const { addressRefusals, linkDeletedAt, termsAccepted, id, linkId, orgId, accessToken, consumerSecretEnc, accessSecretEnc, status, expiresAt } = row;
+  const token =
+    id && linkId && orgId && accessToken && consumerSecretEnc && accessSecretEnc && status && expiresAt
+      ? { id, linkId, orgId, accessToken, consumerSecretEnc, accessSecretEnc, status, expiresAt, installedAt: row.installedAt, linkDeleted: linkDeletedAt !== null, termsAccepted: termsAccepted === true }
+      : undefined;
+  return { addressRefusals: addressRefusals ?? 0, token };
 }
 
 export interface OpenSessionInput {
