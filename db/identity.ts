@@ -4,7 +4,7 @@ import { apiKeyPrefix, generateApiKey, hashApiKey } from '../domain/api-key';
 import { BUILT_IN_ROLES, isBuiltInRole, isPermission, type Permission } from '../domain/permissions';
 import type { Db } from './client';
 import { uniqueViolation } from './errors';
-import { perDatabase } from './prepared-rows';
+import { preparedPerDatabase } from './prepared';
 import { apiKeys, organizations, roles, users } from './schema';
 
 export interface Principal {
@@ -21,8 +21,8 @@ export interface Principal {
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-// Every admin API request with a key runs this: prepared (db/prepared-rows.ts), not rebuilt per call.
-const principalByKeyHash = perDatabase((db) =>
+// Every admin API request with a key runs this: prepared once per database (db/prepared.ts), not rebuilt per call.
+const principalByKeyHash = preparedPerDatabase((db) =>
   db
     .select({ keyId: apiKeys.id, lastUsedAt: apiKeys.lastUsedAt, userId: users.id, orgId: users.orgId, userName: users.name, role: users.role })
     .from(apiKeys)

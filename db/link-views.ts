@@ -1,6 +1,6 @@
 import { aliasedTable, and, eq, gt, isNull, lte, or, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { Db } from './client';
-import { preparedRows } from './prepared-rows';
+import { prepareSql, preparedPerDatabase } from './prepared';
 import { certificates, links, serviceTokens, users } from './schema';
 
 /** What the API shows of a link: public data only, never a secret. */
@@ -78,6 +78,16 @@ function viewsQuery(where: SQL, orderBy: SQL | undefined, limit: boolean): SQL {
     ${limit ? sql`limit ${sql.placeholder('limit')}` : sql``}`;
 }
 
+/** One shape of the views' query, built once per database (db/prepared.ts), its rows mapped by hand. */
+function viewsStatement(name: string, query: SQL): (db: Db, values: Record<string, unknown>) => Promise<LinkView[]> {
+  const statement = preparedPerDatabase((db) => prepareSql(db, name, query));
+  return async (db, values) => {
+    const result = await statement(db).execute(values);
+    const rows = (Array.isArray(result) ? result : (result as { rows: FlatRow[] }).rows) as FlatRow[];
+    return rows.map(toView);
+  };
+}
+
 const date = (value: number | null) => (value === null ? null : new Date(Number(value)));
 
 function toView(row: FlatRow): LinkView {
@@ -110,12 +120,12 @@ function toView(row: FlatRow): LinkView {
 }
 
 const liveLinkOfOrg = and(eq(links.orgId, sql.placeholder('orgId')), isNull(links.deletedAt)) as SQL;
-const byId = preparedRows<FlatRow>('link_view_by_id', viewsQuery(and(eq(links.id, sql.placeholder('linkId')), liveLinkOfOrg) as SQL, undefined, false));
+const byId = viewsStatement('link_view_by_id', viewsQuery(and(eq(links.id, sql.placeholder('linkId')), liveLinkOfOrg) as SQL, undefined, false));
 
 /** A live link of the organization, or undefined (unknown, deleted, or another organization's). */
 export async function findLinkView(db: Db, orgId: string, linkId: string): Promise<LinkView | undefined> {
-  const [row] = await byId(db, { orgId, linkId });
-  return row ? toView(row) : undefined;
+  const [view] = await byId(db, { orgId, linkId });
+  return view;
 }
 
 export interface ListOptions {
@@ -154,11 +164,11 @@ function listQuery(sort: ListOptions['sort'], filtered: boolean, after: boolean)
   return viewsQuery(and(...conditions) as SQL, sql`${key} asc, ${links.id} asc`, true);
 }
 
-const listStatements = new Map<string, ReturnType<typeof preparedRows<FlatRow>>>();
+const listStatements = new Map<string, ReturnType<typeof viewsStatement>>();
 for (const sort of ['createdDateTime', 'tokenExpiry'] as const) {
   for (const filtered of [false, true]) {
     for (const after of [false, true]) {
-      listStatements.set(`${sort}:${filtered}:${after}`, preparedRows<FlatRow>(`link_views_${sort}_${filtered ? 'expiring' : 'all'}_${after ? 'after' : 'first'}`, listQuery(sort, filtered, after)));
+      listStatements.set(`${sort}:${filtered}:${after}`, viewsStatement(`link_views_${sort}_${filtered ? 'expiring' : 'all'}_${after ? 'after' : 'first'}`, listQuery(sort, filtered, after)));
     }
   }
 }
@@ -173,5 +183,5 @@ export async function listLinkViews(db: Db, orgId: string, options: ListOptions)
     values.afterAt = options.sort === 'tokenExpiry' && options.after.key >= NO_TOKEN_CURSOR_KEY ? 'infinity' : new Date(options.after.key).toISOString();
     values.afterId = options.after.id;
   }
-  return (await statement(db, values)).map(toView);
+  return statement(db, values);
 }
