@@ -1,9 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { findApiKeyOwner, findPrincipalByApiKey, type Principal } from '../db/identity';
+import { findApiKeyOwner, findApiKeyRequestContext, type Principal } from '../db/identity';
 import type { Db } from '../db/client';
 import { hitRateLimit, peekRateLimits, type RateLimitRule, type RateLimitVerdict } from '../db/rate-limits';
 import { DEFAULT_SESSION_TIMEOUTS, type SessionTimeouts } from '../db/sessions';
 import { apiKeyPrefix } from '../domain/api-key';
+import { fixedWindow, secondsUntil } from '../domain/rate-limit';
 import type { Permission } from '../domain/permissions';
 import { problem, sendProblem } from './problem';
 import { recordRefusal } from './refusal-audit';
@@ -29,8 +30,9 @@ export const DEFAULT_AUTH_THROTTLE: AuthThrottle = { failuresPerAddress: 50, fai
  * cookie (people, api/session-auth.ts) → the calling user of one organization. Refused attempts are
  * counted in Postgres (so every replica sees them) per source address and per key prefix; over
  * either limit the answer is 429 with Retry-After, and an address over its limit is refused before
- * its key is even looked up. A refused known key (revoked, its user departed) is audited, one row
- * per key per window.
+ * its key is used (read in the same round trip as the address's window, nothing is decided or
+ * written for it). A refused known key (revoked, its user departed) is audited, one row per key
+ * per window.
  */
 export function authenticate(
   db: Db,
@@ -49,19 +51,28 @@ export function authenticate(
   return async (req: Request, res: Response, next: NextFunction) => {
     const at = now();
     const addressRule = rule(`admin-auth:addr:${req.ip ?? 'unknown'}`, throttle.failuresPerAddress, at);
-    const blocked = await peekRateLimits(db, [addressRule]);
-    if (!blocked.allowed) return tooMany(res, blocked);
-
     const header = req.get('authorization');
-    if (!header) {
-      const byCookie = await sessionPrincipal(db, req, { timeouts: sessions, now });
-      if (byCookie) {
-        req.principal = byCookie;
-        return next();
+    const key = (header ? /^Bearer\s+(\S{1,512})\s*$/i.exec(header) : null)?.[1];
+    let principal: Principal | undefined;
+    if (key) {
+      // The common case (automation with a key): the address's window and the key in one round trip.
+      const window = fixedWindow(at, throttle.windowSeconds);
+      const context = await findApiKeyRequestContext(db, { addressBucket: addressRule.bucket, windowStart: window.start, key });
+      if (context.addressRefusals >= addressRule.limit) {
+        return tooMany(res, { allowed: false, count: context.addressRefusals, retryAfterSeconds: secondsUntil(window.end, at) });
+      }
+      principal = await context.principal();
+    } else {
+      const blocked = await peekRateLimits(db, [addressRule]);
+      if (!blocked.allowed) return tooMany(res, blocked);
+      if (!header) {
+        const byCookie = await sessionPrincipal(db, req, { timeouts: sessions, now });
+        if (byCookie) {
+          req.principal = byCookie;
+          return next();
+        }
       }
     }
-    const key = (header ? /^Bearer\s+(\S{1,512})\s*$/i.exec(header) : null)?.[1];
-    const principal = key ? await findPrincipalByApiKey(db, key) : undefined;
     if (principal) {
       req.principal = principal;
       return next();

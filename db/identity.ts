@@ -5,7 +5,7 @@ import { BUILT_IN_ROLES, isBuiltInRole, isPermission, type Permission } from '..
 import type { Db } from './client';
 import { uniqueViolation } from './errors';
 import { preparedPerDatabase } from './prepared';
-import { apiKeys, organizations, roles, users } from './schema';
+import { apiKeys, organizations, rateLimitWindows, roles, users } from './schema';
 
 export interface Principal {
   userId: string;
@@ -21,28 +21,57 @@ export interface Principal {
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-// Every admin API request with a key runs this: prepared once per database (db/prepared.ts), not rebuilt per call.
-const principalByKeyHash = preparedPerDatabase((db) =>
+/**
+ * What every admin API request with a key reads before it is decided, in one prepared round trip:
+ * the source address's refused authentications in the current throttle window and the key's user.
+ * One row whatever matches: the window and the key are each there or not.
+ */
+const apiKeyRequest = preparedPerDatabase((db) =>
   db
-    .select({ keyId: apiKeys.id, lastUsedAt: apiKeys.lastUsedAt, userId: users.id, orgId: users.orgId, userName: users.name, role: users.role })
-    .from(apiKeys)
-    .innerJoin(users, eq(users.id, apiKeys.userId))
-    .where(and(eq(apiKeys.keyHash, sql.placeholder('keyHash')), isNull(apiKeys.revokedAt), isNull(users.departedAt)))
-    .prepare('principal_by_api_key'),
+    .select({
+      addressRefusals: rateLimitWindows.count,
+      keyId: apiKeys.id,
+      lastUsedAt: apiKeys.lastUsedAt,
+      userId: users.id,
+      orgId: users.orgId,
+      userName: users.name,
+      role: users.role,
+    })
+    .from(sql`(select 1) as one`)
+    .leftJoin(rateLimitWindows, and(eq(rateLimitWindows.bucket, sql.placeholder('bucket')), eq(rateLimitWindows.windowStart, sql.placeholder('windowStart'))))
+    .leftJoin(apiKeys, and(eq(apiKeys.keyHash, sql.placeholder('keyHash')), isNull(apiKeys.revokedAt)))
+    .leftJoin(users, and(eq(users.id, apiKeys.userId), isNull(users.departedAt)))
+    .prepare('admin_api_key_request'),
 );
 
-/** Resolves a bearer API key to its user, or undefined for an unknown, revoked or departed one. */
-export async function findPrincipalByApiKey(db: Db, key: string): Promise<Principal | undefined> {
-  const [row] = await principalByKeyHash(db).execute({ keyHash: hashApiKey(key) });
-  if (!row) return undefined;
-  const permissions = await permissionsOfRole(db, row.orgId, row.role);
-  // Last-used time is advisory: do not fail or slow the request on it, and write it at most once a
-  // minute per key, so a busy reader does not turn every GET into a write.
-  const now = new Date();
-  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-    void db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, row.keyId)).catch(() => undefined);
-  }
-  return { userId: row.userId, orgId: row.orgId, userName: row.userName, role: row.role, permissions, apiKeyId: row.keyId };
+export interface ApiKeyRequestContext {
+  /** Refusals counted for the source address in the current throttle window (0 when none). */
+  addressRefusals: number;
+  /**
+   * The key's user, or undefined for an unknown, revoked or departed key. Asked only once the
+   * address is allowed: it notes the key's last use.
+   */
+  principal(): Promise<Principal | undefined>;
+}
+
+/** The address's throttle window (`addressBucket`, the window starting at `windowStart`) and the bearer key's user. */
+export async function findApiKeyRequestContext(db: Db, input: { addressBucket: string; windowStart: Date; key: string }): Promise<ApiKeyRequestContext> {
+  const [row] = await apiKeyRequest(db).execute({ bucket: input.addressBucket, windowStart: input.windowStart.toISOString(), keyHash: hashApiKey(input.key) });
+  return {
+    addressRefusals: row?.addressRefusals ?? 0,
+    async principal() {
+      if (!row?.keyId || !row.userId || !row.orgId || row.userName === null || !row.role) return undefined;
+      const { keyId, userId, orgId, userName, role } = row;
+      const permissions = await permissionsOfRole(db, orgId, role);
+      // Last-used time is advisory: do not fail or slow the request on it, and write it at most once a
+      // minute per key, so a busy reader does not turn every GET into a write.
+      const now = new Date();
+      if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+        void db.update(apiKeys).set({ lastUsedAt: now }).where(eq(apiKeys.id, keyId)).catch(() => undefined);
+      }
+      return { userId, orgId, userName, role, permissions, apiKeyId: keyId };
+    },
+  };
 }
 
 /** The user of a console session, or undefined when they left. */
