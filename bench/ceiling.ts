@@ -38,15 +38,17 @@ export const NO_DATABASE = new Proxy(
 ) as Db;
 export const CEILING_TASK_QUEUE = 'bench-ceiling';
 
-/** What the ceiling worker saw: renewal reminders per link (the timer storm's ceiling side). */
+/** What the ceiling worker saw: renewal reminders per link (the timer storm's ceiling side), installations (onboarding's). */
 export interface CeilingCounters {
   reminders: Map<string, number>;
+  /** Links whose installation the no-op recordInstallation has run for: the ceiling's "ACTIVE". */
+  installed: Set<string>;
   firstReminderAt: number | null;
   lastReminderAt: number | null;
 }
 
 export function newCeilingCounters(): CeilingCounters {
-  return { reminders: new Map(), firstReminderAt: null, lastReminderAt: null };
+  return { reminders: new Map(), installed: new Set(), firstReminderAt: null, lastReminderAt: null };
 }
 
 /**
@@ -60,6 +62,9 @@ export function ceilingActivities(real: Activities, counters: CeilingCounters = 
     issueServiceToken: async (input) => {
       const issuedAtMs = Math.floor(Date.now() / 1000) * 1000;
       return { issuedAtMs, expiresAtMs: addDuration(issuedAtMs, input.tokenValidity) };
+    },
+    recordInstallation: async (input) => {
+      counters.installed.add(input.linkId);
     },
     notify: async (input) => {
       if (input.kind === 'RENEWAL_REMINDER') {

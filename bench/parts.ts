@@ -6,7 +6,7 @@ import { buildServiceTokenP7m, generateServiceTokenSecrets } from '../domain/ser
 import { measureEndpoint, runLoad, type EndpointResult, type EndpointTarget, type LoadSummary } from './load';
 import type { MdmCertificate } from './mdm-client';
 import { depSessionAuthorization } from './mdm-client';
-import { ActivationWatcher, levelRatio, OnboardingDriver, type OnboardingLevel, type OnboardingTarget } from './onboarding';
+import { ActivationWatcher, visibilityProbe, levelRatio, OnboardingDriver, type OnboardingLevel, type OnboardingTarget } from './onboarding';
 import type { BenchOrg } from './protocol';
 import type { Stack } from './stack';
 import { ratio } from './util';
@@ -39,19 +39,25 @@ export function onboardingDriver(stack: Stack, certificates: MdmCertificate[]): 
       privateKey: first.privateKey,
       sampleP7m: buildServiceTokenP7m(first.der, generateServiceTokenSecrets(new Date(Date.now() + 365 * 86_400_000))),
     },
-    new ActivationWatcher(stack.client),
+    new ActivationWatcher(visibilityProbe(stack.client), 20),
   );
 }
 
 export async function serviceTarget(stack: Stack, links: number): Promise<OnboardingTarget> {
   const orgs: BenchOrg[] = await stack.api.request({ op: 'createOrgs', count: Math.ceil(links / LINKS_PER_ORG) + 1 });
-  return { name: 'service', baseUrl: stack.apiUrl, mdmUrl: stack.mdmUrl, orgs };
+  return { name: 'service', baseUrl: stack.apiUrl, mdmUrl: stack.mdmUrl, orgs, installed: new ActivationWatcher((linkIds) => stack.api.request({ op: 'activeLinks', linkIds })) };
 }
 
 export async function measureOnboarding(stack: Stack, driver: OnboardingDriver, settings: OnboardingSettings, log: (l: string) => void): Promise<OnboardingResult> {
   const total = settings.warmup.links + settings.levels.reduce((s, l) => s + l.links, 0);
   const service = await serviceTarget(stack, total);
-  const ceiling: OnboardingTarget = { name: 'ceiling', baseUrl: stack.ceilingApiUrl, mdmUrl: stack.ceilingMdmUrl, orgs: [] };
+  const ceiling: OnboardingTarget = {
+    name: 'ceiling',
+    baseUrl: stack.ceilingApiUrl,
+    mdmUrl: stack.ceilingMdmUrl,
+    orgs: [],
+    installed: new ActivationWatcher((linkIds) => stack.ceilingWorker.request({ op: 'ceilingInstalled', linkIds })),
+  };
   const { warmup, levels, levelTimeLimitMs } = settings;
   log(`  warm-up: ${warmup.links} links at concurrency ${warmup.concurrency} on each side …`);
   await driver.runLevel(service, warmup.concurrency, warmup.links, levelTimeLimitMs);

@@ -74,6 +74,10 @@ export type ServiceRequest =
   | { op: 'countLinks'; state: string }
   | { op: 'reminders'; orgId: string }
   | { op: 'ceilingReminders' }
+  /** Of these links, those the admin API shows ACTIVE (the api process reads its database). */
+  | { op: 'activeLinks'; linkIds: string[] }
+  /** Of these links, those whose installation the ceiling worker recorded. */
+  | { op: 'ceilingInstalled'; linkIds: string[] }
   | { op: 'seedDevices'; org: BenchOrg; linkId: string; count: number }
   | { op: 'directDeviceFetch'; linkId: string; pageSize: number }
   | { op: 'startAssignDevices'; org: BenchOrg; linkId: string; serials: string[] }
@@ -92,7 +96,7 @@ export type ServiceReply<R extends ServiceRequest['op']> = R extends 'createOrgs
         ? ReminderCount
         : R extends 'stats'
           ? ServiceStats
-          : R extends 'seedDevices'
+          : R extends 'seedDevices' | 'activeLinks' | 'ceilingInstalled'
             ? string[]
             : R extends 'directDeviceFetch'
               ? { seconds: number; devices: number }

@@ -198,13 +198,14 @@ export function renderTable(r: Report): string {
     if (c.onboarding) {
       lines.push('');
       lines.push(`${c.column} onboarding (ms p50 / p99 per step):`);
-      lines.push('| conc | side | links/s | ratio | create | certificate | token | session | activation | total |');
-      lines.push('|---|---|---|---|---|---|---|---|---|---|');
+      lines.push('| conc | side | links/s | ratio | create | certificate | token | session | activation | total | visible in Temporal |');
+      lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
       for (const level of c.onboarding.levels) {
         for (const side of ['service', 'ceiling'] as const) {
           const l = level[side];
           const steps = (['create', 'certificate', 'token', 'session', 'activation', 'total'] as const).map((s) => `${fmt(l.steps[s].p50)} / ${fmt(l.steps[s].p99)}`);
-          lines.push(`| ${level.concurrency} | ${side} | ${fmt(l.linksPerSecond, 2)} | ${side === 'service' ? fmt(level.ratioToCeiling, 3) : ''} | ${steps.join(' | ')} |`);
+          const visible = `${fmt(l.visibleInTemporal.p50)} / ${fmt(l.visibleInTemporal.p99)}`;
+          lines.push(`| ${level.concurrency} | ${side} | ${fmt(l.linksPerSecond, 2)} | ${side === 'service' ? fmt(level.ratioToCeiling, 3) : ''} | ${steps.join(' | ')} | ${visible} |`);
         }
       }
     }

@@ -9,7 +9,7 @@ import 'reflect-metadata';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { count, eq, sql } from 'drizzle-orm';
+import { and, count, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { createOrganizationWithAdmin } from '../db/identity';
 import { links } from '../db/schema';
@@ -127,6 +127,16 @@ async function main(): Promise<void> {
       }
       case 'reminders':
         return reminderCount(requireDb(), request.orgId);
+      case 'activeLinks': {
+        if (!request.linkIds.length) return [];
+        const rows = await requireDb()
+          .select({ id: links.id })
+          .from(links)
+          .where(and(inArray(links.id, request.linkIds), eq(links.linkState, 'ACTIVE')));
+        return rows.map((r) => r.id);
+      }
+      case 'ceilingInstalled':
+        return request.linkIds.filter((id) => counters.installed.has(id));
       case 'ceilingReminders': {
         const values = [...counters.reminders.values()];
         const result: ReminderCount = {

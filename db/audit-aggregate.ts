@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sql, type SQL } from 'drizzle-orm';
+import { sql, type Placeholder, type SQL } from 'drizzle-orm';
 import { uuidFromName } from '../domain/ids';
 import type { AuditEntry } from './audit';
 import type { Db } from './client';
@@ -27,8 +27,8 @@ export function aggregatedAuditRow(entry: AggregatedAuditEntry) {
   };
 }
 
-/** The `detail` of a later occurrence (ISO time `at`): the count plus one, `lastDateTime` moved. */
-export function aggregatedAuditIncrement(at: string): SQL {
+/** The `detail` of a later occurrence (ISO time `at`, or a prepared statement's placeholder for it): the count plus one, `lastDateTime` moved. */
+export function aggregatedAuditIncrement(at: string | Placeholder): SQL {
   return sql`${auditEvents.detail} || jsonb_build_object('count', coalesce((${auditEvents.detail}->>'count')::int, 0) + 1, 'lastDateTime', ${at}::text)`;
 }
 

@@ -3,7 +3,8 @@ import { and, eq, sql } from 'drizzle-orm';
 import { fixedWindow } from '../domain/rate-limit';
 import { aggregatedAuditIncrement, aggregatedAuditRow } from './audit-aggregate';
 import type { Db } from './client';
-import { auditEvents, depSessions, links, oauthNonces, organizations, serviceTokens, users } from './schema';
+import { auditEvents, depSessions, links, oauthNonces, organizations, rateLimitWindows, serviceTokens, users } from './schema';
+import { preparedPerDatabase, prepareSql } from './prepared';
 import { termsAcceptedSql } from './terms';
 
 /** A fresh session token (32 random bytes, base64url); only its SHA-256 is stored. */
@@ -31,13 +32,17 @@ export interface DepTokenRecord {
   termsAccepted: boolean;
 }
 
-/**
- * The token behind a consumer key, with its link's deletion and its organization's acceptance of
- * the current terms: one indexed query, as it runs on every `GET /session`.
- */
-export async function findTokenByConsumerKey(db: Db, consumerKey: string): Promise<DepTokenRecord | undefined> {
-  const [row] = await db
+/** What `GET /session` reads before deciding: the address's refusals in the current window and the token. */
+export interface SessionRequestContext {
+  /** Refusals counted for the source address in the current throttle window (0 when none). */
+  addressRefusals: number;
+  token: DepTokenRecord | undefined;
+}
+
+const sessionContext = preparedPerDatabase((db) =>
+  db
     .select({
+      addressRefusals: rateLimitWindows.count,
       id: serviceTokens.id,
       linkId: serviceTokens.linkId,
       orgId: serviceTokens.orgId,
@@ -50,12 +55,36 @@ export async function findTokenByConsumerKey(db: Db, consumerKey: string): Promi
       linkDeletedAt: links.deletedAt,
       termsAccepted: termsAcceptedSql(serviceTokens.orgId),
     })
-    .from(serviceTokens)
-    .innerJoin(links, eq(links.id, serviceTokens.linkId))
-    .where(eq(serviceTokens.consumerKey, consumerKey));
-  if (!row) return undefined;
-  const { linkDeletedAt, termsAccepted, ...token } = row;
-  return { ...token, linkDeleted: linkDeletedAt !== null, termsAccepted: termsAccepted === true };
+    // One row whatever matches: the throttle window and the token are each there or not.
+    .from(sql`(select 1) as one`)
+    .leftJoin(rateLimitWindows, and(eq(rateLimitWindows.bucket, sql.placeholder('bucket')), eq(rateLimitWindows.windowStart, sql.placeholder('windowStart'))))
+    .leftJoin(serviceTokens, eq(serviceTokens.consumerKey, sql.placeholder('consumerKey')))
+    .leftJoin(links, eq(links.id, serviceTokens.linkId))
+    .prepare('dep_session_context'),
+);
+
+/**
+ * The address's throttle window and the token behind a consumer key (with its link's deletion and
+ * its organization's acceptance of the current terms), in one indexed round trip: every
+ * `GET /session` needs both before it decides, and the MDM-facing path is the busiest there is.
+ */
+export async function findSessionContext(
+  db: Db,
+  input: { addressBucket: string; windowStart: Date; consumerKey: string | undefined },
+): Promise<SessionRequestContext> {
+  const [row] = await sessionContext(db).execute({
+    bucket: input.addressBucket,
+    windowStart: input.windowStart.toISOString(),
+    // No key (an unreadable header): a null matches no token.
+    consumerKey: input.consumerKey ?? null,
+  });
+  if (!row) return { addressRefusals: 0, token: undefined };
+  const { addressRefusals, linkDeletedAt, termsAccepted, id, linkId, orgId, accessToken, consumerSecretEnc, accessSecretEnc, status, expiresAt } = row;
+  const token =
+    id && linkId && orgId && accessToken && consumerSecretEnc && accessSecretEnc && status && expiresAt
+      ? { id, linkId, orgId, accessToken, consumerSecretEnc, accessSecretEnc, status, expiresAt, installedAt: row.installedAt, linkDeleted: linkDeletedAt !== null, termsAccepted: termsAccepted === true }
+      : undefined;
+  return { addressRefusals: addressRefusals ?? 0, token };
 }
 
 export interface OpenSessionInput {
@@ -79,6 +108,49 @@ function rowsOf<T>(result: unknown): T[] {
 }
 
 /**
+ * The session's one write statement, prepared once per database handle in two shapes: with the
+ * first-use mark for a token not yet installed, and without it for the rest of its sessions.
+ */
+function openSessionStatement(firstUse: boolean) {
+  const p = (name: string) => sql.placeholder(name);
+  return preparedPerDatabase((db) =>
+    prepareSql(
+      db,
+      firstUse ? 'dep_open_session_first_use' : 'dep_open_session',
+      sql`
+    with claimed as (
+      insert into ${oauthNonces} (consumer_key, nonce, seen_at) values (${p('consumerKey')}, ${p('nonce')}, ${p('now')}::timestamptz)
+      on conflict (consumer_key, nonce) do update set seen_at = excluded.seen_at where oauth_nonces.seen_at < ${p('cutoff')}::timestamptz
+      returning 1
+    ), opened as (
+      insert into ${depSessions} (token_hash, service_token_id, link_id, org_id, created_at, expires_at)
+      select ${p('tokenHash')}, ${p('tokenId')}::uuid, ${p('linkId')}::uuid, ${p('orgId')}::uuid, ${p('now')}::timestamptz, ${p('expiresAt')}::timestamptz
+      from claimed
+      returning 1
+    ),${
+      firstUse
+        ? // Installation is proven by use: recorded here, durably, before the API signals the link
+          // workflow (the hand-off reconciler delivers the signal if that fails, e.g. while Temporal restarts).
+          sql` first_use as (
+      update ${serviceTokens} set first_session_at = ${p('now')}::timestamptz
+      where ${serviceTokens.id} = ${p('tokenId')}::uuid and ${serviceTokens.firstSessionAt} is null and exists (select 1 from opened)
+    ),`
+        : sql``
+    } counted as (
+      insert into ${auditEvents} (id, org_id, actor_user_id, actor, action, link_id, outcome, detail)
+      select ${p('auditId')}::uuid, ${p('orgId')}::uuid, null, 'mdm', 'dep.session', ${p('linkId')}::uuid, 'SUCCESS', ${p('auditDetail')}::jsonb
+      from opened
+      on conflict (id) do update set detail = ${aggregatedAuditIncrement(p('now'))}
+      returning 1
+    )
+    select (select count(*) from opened)::int as opened, (select count(*) from counted)::int as counted`,
+    ),
+  );
+}
+const openSession = openSessionStatement(false);
+const openFirstSession = openSessionStatement(true);
+
+/**
  * Claims the nonce, records the session (and, for a token not yet installed, its first use) and
  * counts it in the token's daily audit row, all in ONE
  * statement (data-modifying CTEs: one round trip, one implicit transaction, one commit). The nonce
@@ -90,8 +162,6 @@ function rowsOf<T>(result: unknown): T[] {
  * session is refused by findLiveDepSession).
  */
 export async function openDepSession(db: Db, input: OpenSessionInput): Promise<'opened' | 'nonce_used'> {
-  const now = input.now.toISOString();
-  const cutoff = new Date(input.now.getTime() - input.nonceRetentionSeconds * 1000).toISOString();
   // Summarised: one row per token and UTC day with a count (the first of a token marks its first
   // use), instead of a row per session, so a busy MDM does not grow the audit log without bound.
   const day = fixedWindow(input.now, 86_400);
@@ -108,33 +178,20 @@ export async function openDepSession(db: Db, input: OpenSessionInput): Promise<'
     outcome: 'SUCCESS',
     detail: { tokenId: input.token.id, protocolVersion: input.protocolVersion, ...(input.token.installedAt ? {} : { firstUse: true }) },
   });
-  const result = await db.execute(sql`
-    with claimed as (
-      insert into ${oauthNonces} (consumer_key, nonce, seen_at) values (${input.consumerKey}, ${input.nonce}, ${now}::timestamptz)
-      on conflict (consumer_key, nonce) do update set seen_at = excluded.seen_at where oauth_nonces.seen_at < ${cutoff}::timestamptz
-      returning 1
-    ), opened as (
-      insert into ${depSessions} (token_hash, service_token_id, link_id, org_id, created_at, expires_at)
-      select ${input.tokenHash}, ${input.token.id}::uuid, ${input.token.linkId}::uuid, ${input.token.orgId}::uuid, ${now}::timestamptz, ${input.expiresAt.toISOString()}::timestamptz
-      from claimed
-      returning 1
-    ),${
-      input.token.installedAt
-        ? sql``
-        : // Installation is proven by use: recorded here, durably, before the API signals the link
-          // workflow (the hand-off reconciler delivers the signal if that fails, e.g. while Temporal restarts).
-          sql` first_use as (
-      update ${serviceTokens} set first_session_at = ${now}::timestamptz
-      where ${serviceTokens.id} = ${input.token.id}::uuid and ${serviceTokens.firstSessionAt} is null and exists (select 1 from opened)
-    ),`
-    } counted as (
-      insert into ${auditEvents} (id, org_id, actor_user_id, actor, action, link_id, outcome, detail)
-      select ${summary.id}::uuid, ${summary.orgId}::uuid, null, ${summary.actor}, ${summary.action}, ${summary.linkId}::uuid, ${summary.outcome}, ${JSON.stringify(summary.detail)}::jsonb
-      from opened
-      on conflict (id) do update set detail = ${aggregatedAuditIncrement(now)}
-      returning 1
-    )
-    select (select count(*) from opened)::int as opened, (select count(*) from counted)::int as counted`);
+  const statement = (input.token.installedAt ? openSession : openFirstSession)(db);
+  const result = await statement.execute({
+    consumerKey: input.consumerKey,
+    nonce: input.nonce,
+    now: input.now.toISOString(),
+    cutoff: new Date(input.now.getTime() - input.nonceRetentionSeconds * 1000).toISOString(),
+    tokenHash: input.tokenHash,
+    tokenId: input.token.id,
+    linkId: input.token.linkId,
+    orgId: summary.orgId,
+    expiresAt: input.expiresAt.toISOString(),
+    auditId: summary.id,
+    auditDetail: JSON.stringify(summary.detail),
+  });
   const [row] = rowsOf<{ opened: number }>(result);
   return row?.opened === 1 ? 'opened' : 'nonce_used';
 }
@@ -160,8 +217,8 @@ export interface DepSessionView {
  * token no longer works (superseded, revoked, expired) or its link was deleted. With the
  * organization's acceptance of the current terms, so every MDM-facing request costs one query.
  */
-export async function findLiveDepSession(db: Db, sessionToken: string, now: Date): Promise<DepSessionView | undefined> {
-  const [row] = await db
+const liveSessionByHash = preparedPerDatabase((db) =>
+  db
     .select({
       sessionExpiresAt: depSessions.expiresAt,
       linkId: links.id,
@@ -184,7 +241,12 @@ export async function findLiveDepSession(db: Db, sessionToken: string, now: Date
     .innerJoin(links, and(eq(links.id, depSessions.linkId), eq(links.id, serviceTokens.linkId)))
     .innerJoin(organizations, eq(organizations.id, depSessions.orgId))
     .leftJoin(users, eq(users.id, serviceTokens.downloadedBy))
-    .where(eq(depSessions.tokenHash, hashSessionToken(sessionToken)));
+    .where(eq(depSessions.tokenHash, sql.placeholder('tokenHash')))
+    .prepare('dep_live_session_by_hash'),
+);
+
+export async function findLiveDepSession(db: Db, sessionToken: string, now: Date): Promise<DepSessionView | undefined> {
+  const [row] = await liveSessionByHash(db).execute({ tokenHash: hashSessionToken(sessionToken) });
   if (!row) return undefined;
   const t = now.getTime();
   if (row.sessionExpiresAt.getTime() <= t || row.tokenStatus !== 'ACTIVE' || row.tokenExpiresAt.getTime() <= t || row.linkDeletedAt) {

@@ -1,6 +1,7 @@
 import { and, eq, inArray, lte, sql } from 'drizzle-orm';
 import { fixedWindow, secondsUntil } from '../domain/rate-limit';
 import type { Db } from './client';
+import { preparedPerDatabase } from './prepared';
 import { rateLimitWindows } from './schema';
 
 export interface RateLimitRule {
@@ -41,6 +42,10 @@ export async function hitRateLimit(db: Db, rule: RateLimitRule): Promise<RateLim
   return { allowed, count, retryAfterSeconds: allowed ? 0 : secondsUntil(window.end, now) };
 }
 
+const windowsOfBucket = preparedPerDatabase((db) =>
+  db.select().from(rateLimitWindows).where(eq(rateLimitWindows.bucket, sql.placeholder('bucket'))).prepare('rate_limit_windows_of_bucket'),
+);
+
 /**
  * Reads the buckets' current windows without counting: refused when any is already at its limit
  * (so the next hit would be over). For "is this caller throttled?" before doing the work.
@@ -50,15 +55,20 @@ export async function peekRateLimits(db: Db, rules: readonly RateLimitRule[]): P
   if (!rules.length) return verdict;
   const now = rules[0]?.now ?? new Date();
   const windows = rules.map((r) => ({ rule: r, window: fixedWindow(r.now ?? now, r.windowSeconds) }));
-  const rows = await db
-    .select()
-    .from(rateLimitWindows)
-    .where(
-      inArray(
-        rateLimitWindows.bucket,
-        rules.map((r) => r.bucket),
-      ),
-    );
+  const [only] = rules;
+  // One bucket, the common case (every admin API request, every /session): a prepared statement.
+  const rows =
+    only && rules.length === 1
+      ? await windowsOfBucket(db).execute({ bucket: only.bucket })
+      : await db
+          .select()
+          .from(rateLimitWindows)
+          .where(
+            inArray(
+              rateLimitWindows.bucket,
+              rules.map((r) => r.bucket),
+            ),
+          );
   for (const { rule, window } of windows) {
     const row = rows.find((r) => r.bucket === rule.bucket && r.windowStart.getTime() === window.start.getTime());
     const count = row?.count ?? 0;

@@ -86,8 +86,9 @@ const schema = z.object({
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Link workflows kept in a worker's memory; a parked lifecycle waits days for its next timer, so a
-   * small cache costs only a replay then, while a large one costs ~0.4 MiB per workflow. */
-  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(500),
+   * small cache costs only a replay then, while a large one costs ~0.5 MiB per workflow (README: 500
+   * cached put 10,000 parked lifecycles over the 512 MiB goal). */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(250),
   MAX_CERTIFICATES_PER_ORGANIZATION: z.coerce.number().int().min(1).default(250),
   /** Notification email: unset → no email. Credentials may be in the URL; it is never logged. */
   SMTP_URL: z

@@ -24,7 +24,7 @@ export async function createWorker(setup: WorkerSetup): Promise<Worker> {
     taskQueue: setup.taskQueue,
     ...(setup.workflowBundlePath ? { workflowBundle: { codePath: setup.workflowBundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
     activities: setup.activities ?? createActivities(setup.deps),
-    maxCachedWorkflows: 500,
+    maxCachedWorkflows: 250,
     ...setup.options,
   });
 }

@@ -4,9 +4,9 @@ import { recordAudit } from '../../db/audit';
 import { recordAggregatedAudit } from '../../db/audit-aggregate';
 import type { Db } from '../../db/client';
 import type { DepTokenRecord } from '../../db/dep-sessions';
-import { hitRateLimit, peekRateLimits, type RateLimitRule, type RateLimitVerdict } from '../../db/rate-limits';
+import { hitRateLimit, type RateLimitRule, type RateLimitVerdict } from '../../db/rate-limits';
 import type { DepSessionRefusal } from '../../domain/dep-errors';
-import { fixedWindow } from '../../domain/rate-limit';
+import { fixedWindow, secondsUntil } from '../../domain/rate-limit';
 import type { Logger } from '../../runtime/logger';
 
 /** DEP_SESSION_FAILURES_PER_ADDRESS / _PER_KEY per AUTH_FAILURE_WINDOW_SECONDS. */
@@ -37,10 +37,15 @@ const addressRule = (req: Request, t: SessionThrottle, at: Date): RateLimitRule 
   now: at,
 });
 
-/** The address's verdict before any work: refused (with Retry-After) once it is over its limit. */
-export async function sessionThrottled(db: Db, req: Request, t: SessionThrottle, at: Date): Promise<RateLimitVerdict | undefined> {
-  const verdict = await peekRateLimits(db, [addressRule(req, t, at)]);
-  return verdict.allowed ? undefined : verdict;
+/** The source address's throttle bucket and current window, read with the token (db/dep-sessions.ts findSessionContext). */
+export function addressThrottleWindow(req: Request, t: SessionThrottle, at: Date): { addressBucket: string; windowStart: Date } {
+  return { addressBucket: addressRule(req, t, at).bucket, windowStart: fixedWindow(at, t.windowSeconds).start };
+}
+
+/** The address's verdict before any work: refused (with Retry-After) once its refusals reached the limit. */
+export function addressThrottled(refusals: number, t: SessionThrottle, at: Date): RateLimitVerdict | undefined {
+  if (refusals < t.failuresPerAddress) return undefined;
+  return { allowed: false, count: refusals, retryAfterSeconds: secondsUntil(fixedWindow(at, t.windowSeconds).end, at) };
 }
 
 /** 429 in the JSON shape of the other /session refusals, with Retry-After. */

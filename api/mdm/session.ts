@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { Router, type Request } from 'express';
 import type { Db } from '../../db/client';
 import {
-  findTokenByConsumerKey,
+  findSessionContext,
   hashSessionToken,
   newSessionToken,
   openDepSession,
@@ -33,7 +33,7 @@ import type { Logger } from '../../runtime/logger';
 import type { LinkCommands } from '../link-commands';
 import { SESSION_HEADER } from './errors';
 import { protocolVersionOf } from './protocol';
-import { refuseSession, sessionThrottled, tooManySessions, type SessionThrottle } from './session-refusals';
+import { addressThrottleWindow, addressThrottled, refuseSession, tooManySessions, type SessionThrottle } from './session-refusals';
 
 export interface DepOptions {
   /** ISO 8601 duration of an auth session (DEP_SESSION_TTL). */
@@ -128,18 +128,20 @@ export function sessionRouter(deps: SessionDeps): Router {
     return `${origin}${req.baseUrl}${req.path}`;
   }
 
-  async function verify(req: Request, at: Date): Promise<Verdict> {
+  /** The Authorization header read, or why it could not be (and the consumer key it seems to name). */
+  function readHeader(req: Request): { ok: true; oauth: OAuthParams } | { ok: false; error: OAuthHeaderError; hint: string | undefined } {
     const header = req.get('authorization');
-    let oauth: OAuthParams;
     try {
-      oauth = parseOAuthAuthorizationHeader(header);
+      return { ok: true, oauth: parseOAuthAuthorizationHeader(header) };
     } catch (err) {
       if (!(err instanceof OAuthHeaderError)) throw err;
-      const hint = consumerKeyHint(header, MAX_OAUTH_HEADER_LENGTH);
-      const token = hint ? await findTokenByConsumerKey(db, hint) : undefined;
-      return { ok: false, refusal: refusalForHeaderError(err), token, consumerKey: hint, signed: false };
+      return { ok: false, error: err, hint: consumerKeyHint(header, MAX_OAUTH_HEADER_LENGTH) };
     }
-    const token = await findTokenByConsumerKey(db, oauth.consumerKey);
+  }
+
+  function verify(req: Request, at: Date, header: ReturnType<typeof readHeader>, token: DepTokenRecord | undefined): Verdict {
+    if (!header.ok) return { ok: false, refusal: refusalForHeaderError(header.error), token, consumerKey: header.hint, signed: false };
+    const { oauth } = header;
     const refused = (code: DepSessionRefusalCode, reason: DepSessionRefusalReason, signed = false): Verdict => ({
       ok: false,
       refusal: new DepSessionRefusal(code, reason),
@@ -200,9 +202,16 @@ export function sessionRouter(deps: SessionDeps): Router {
 
   router.get('/session', async (req, res) => {
     const at = now();
-    const blocked = await sessionThrottled(db, req, options.refusalThrottle, at);
+    const header = readHeader(req);
+    // The address's refusals and the named token in one round trip; an address over its limit is
+    // refused before anything else is looked at, even a correctly signed request.
+    const context = await findSessionContext(db, {
+      ...addressThrottleWindow(req, options.refusalThrottle, at),
+      consumerKey: header.ok ? header.oauth.consumerKey : header.hint,
+    });
+    const blocked = addressThrottled(context.addressRefusals, options.refusalThrottle, at);
     if (blocked) return tooManySessions(res, blocked);
-    const verdict = await verify(req, at);
+    const verdict = verify(req, at, header, context.token);
     if (!verdict.ok) return refuseSession(deps, req, res, verdict.refusal, { token: verdict.token, consumerKey: verdict.consumerKey, signed: verdict.signed, at });
     const { token, oauth } = verdict;
     const sessionToken = newSessionToken();
