@@ -34,21 +34,24 @@ const actionsParam = z
   .transform((v) => v.split(',').map((a) => a.trim()).filter((a) => a.length > 0))
   .refine((list) => list.every((a) => /^[A-Za-z][A-Za-z0-9._-]{0,99}$/.test(a)), 'must be action names such as mdmServer.create, separated by commas');
 
+/** The list's query parameters, built once (api/query.ts). */
+const LIST_QUERY = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: cursorParam.optional(),
+  'filter[linkId]': uuidParam.optional(),
+  'filter[action]': actionsParam.optional(),
+  'filter[actorUserId]': uuidParam.optional(),
+  'filter[since]': dateTimeParam.optional(),
+  'filter[until]': dateTimeParam.optional(),
+});
+
 /** `GET /v1/auditEvents`: who did what to which link and when, newest first, with filters and cursor paging. */
 export function auditEventsRouter(deps: { db: Db; cursors: Cursors }): Router {
   const { db, cursors } = deps;
   const router = apiRouter();
 
   router.get('/', requirePermission('audit.view'), async (req, res) => {
-    const q = readQuery(req, {
-      limit: z.coerce.number().int().min(1).max(1000).default(100),
-      cursor: cursorParam.optional(),
-      'filter[linkId]': uuidParam.optional(),
-      'filter[action]': actionsParam.optional(),
-      'filter[actorUserId]': uuidParam.optional(),
-      'filter[since]': dateTimeParam.optional(),
-      'filter[until]': dateTimeParam.optional(),
-    });
+    const q = readQuery(req, LIST_QUERY);
     const orgId = principalOf(req).orgId;
     const paging = listPaging(cursors, 'auditEvents', orgId, req);
     const actions = q['filter[action]'];

@@ -2,8 +2,9 @@ import type { DeviceActivityRow } from '../db/device-activities';
 import type { DeviceRow } from '../db/devices';
 import type { PagePosition } from './paging';
 import { problem } from './problem';
+import { isoTime } from '../domain/iso-time';
 
-const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+const iso = (d: Date | null | undefined) => (d ? isoTime(d) : null);
 
 /** A device as Apple Business shapes it: type orgDevices, id = serial number, relationship assignedServer. */
 export function orgDeviceResource(d: DeviceRow) {

@@ -13,6 +13,9 @@ import { problem } from './problem';
 import { cursorParam, readQuery } from './query';
 import { apiRouter } from './router';
 
+/** The list's query parameters, built once (api/query.ts). */
+const LIST_QUERY = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: cursorParam.optional() });
+
 /** `GET /v1/mdmServers/{id}/relationships/devices`: the serial numbers of a service's devices (Apple Business's shape), with their total. */
 export function mdmServerDevicesRouter(deps: { db: Db; cursors: Cursors }): Router {
   const { db } = deps;
@@ -22,7 +25,7 @@ export function mdmServerDevicesRouter(deps: { db: Db; cursors: Cursors }): Rout
     const id = req.params.id;
     const view = isUuid(id) ? await findLinkView(db, orgId, id) : undefined;
     if (!view) throw problem('NOT_FOUND', `No device management service with id "${String(id).slice(0, 64)}" exists in your organization.`);
-    const q = readQuery(req, { limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: cursorParam.optional() });
+    const q = readQuery(req, LIST_QUERY);
     const paging = listPaging(deps.cursors, 'mdmServerDevices', orgId, req);
     const { rows, more } = await listOrgDevices(db, { orgId, linkId: view.id, limit: q.limit, afterSerial: serialAfter(paging.after) });
     const [total] = await db.select({ n: count() }).from(devices).where(eq(devices.linkId, view.id));

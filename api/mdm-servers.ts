@@ -35,6 +35,14 @@ export const MAX_CERTIFICATE_BYTES = 1024 * 1024;
 const CERTIFICATE_TYPES = ['application/x-pem-file', 'application/pkix-cert', 'application/x-x509-ca-cert', 'application/octet-stream', 'text/plain'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The list's query parameters, built once (api/query.ts). */
+const LIST_QUERY = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: cursorParam.optional(),
+  sort: z.enum(['createdDateTime', 'tokenExpiry', 'serviceToken.expiresDateTime']).default('createdDateTime'),
+  'filter[expiringWithinDays]': z.coerce.number().int().min(0).max(3660).optional(),
+});
+
 export function mdmServersRouter(deps: MdmServersDeps): Router {
   const { db, commands, secretBox } = deps;
   const now = deps.now ?? (() => new Date());
@@ -63,12 +71,7 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
   }
 
   router.get('/', requirePermission('dms.view'), async (req, res) => {
-    const q = readQuery(req, {
-      limit: z.coerce.number().int().min(1).max(1000).default(100),
-      cursor: cursorParam.optional(),
-      sort: z.enum(['createdDateTime', 'tokenExpiry', 'serviceToken.expiresDateTime']).default('createdDateTime'),
-      'filter[expiringWithinDays]': z.coerce.number().int().min(0).max(3660).optional(),
-    });
+    const q = readQuery(req, LIST_QUERY);
     const sort = q.sort === 'createdDateTime' ? 'createdDateTime' : 'tokenExpiry';
     const orgId = principalOf(req).orgId;
     const paging = listPaging(deps.cursors, 'mdmServers', orgId, req);

@@ -30,18 +30,21 @@ const kindsParam = z
   .transform((v) => v.split(',').map((k) => k.trim()).filter((k) => k.length > 0))
   .refine((list) => list.every((k) => (KINDS as readonly string[]).includes(k)), `must be one or more of ${KINDS.join(', ')}`);
 
+/** The list's query parameters, built once (api/query.ts). */
+const LIST_QUERY = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: cursorParam.optional(),
+  'filter[linkId]': uuidParam.optional(),
+  'filter[kind]': kindsParam.optional(),
+  'filter[since]': dateTimeParam.optional(),
+});
+
 /**
  * The filters, limit and cursor of a list of notifications (`GET /v1/notifications`,
  * `GET /v1/sentNotifications`): the same parameters, worded the same way, for both.
  */
 export function notificationListQuery(req: Request, cursors: Cursors, list: string): { query: NotificationQuery; paging: ReturnType<typeof listPaging> } {
-  const q = readQuery(req, {
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
-    cursor: cursorParam.optional(),
-    'filter[linkId]': uuidParam.optional(),
-    'filter[kind]': kindsParam.optional(),
-    'filter[since]': dateTimeParam.optional(),
-  });
+  const q = readQuery(req, LIST_QUERY);
   const orgId = principalOf(req).orgId;
   const paging = listPaging(cursors, list, orgId, req);
   return {

@@ -119,6 +119,9 @@ async function readActivityRequest(req: Request, db: Db, now: Date): Promise<Act
 const CSV_PAGE = 5000;
 const csvField = (v: string | null) => (v === null ? '' : /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
+/** The list's query parameters, built once (api/query.ts). */
+const LIST_QUERY = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: cursorParam.optional() });
+
 /** `/v1/orgDeviceActivities`: assign, unassign, release and migration activities, each one workflow. */
 export function orgDeviceActivitiesRouter(deps: OrgDeviceActivitiesDeps): Router {
   const { db, commands } = deps;
@@ -210,7 +213,7 @@ export function orgDeviceActivitiesRouter(deps: OrgDeviceActivitiesDeps): Router
   );
 
   router.get('/', requirePermission('devices.view'), async (req, res) => {
-    const q = readQuery(req, { limit: z.coerce.number().int().min(1).max(200).default(50), cursor: cursorParam.optional() });
+    const q = readQuery(req, LIST_QUERY);
     const orgId = principalOf(req).orgId;
     const paging = listPaging(deps.cursors, 'orgDeviceActivities', orgId, req);
     // Newest first by acceptance order (seq); the signed position's key is the last row's seq.

@@ -82,6 +82,9 @@ function csvBody(): RequestHandler {
   };
 }
 
+/** The list's query parameters, built once (api/query.ts). */
+const LIST_QUERY = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: cursorParam.optional() });
+
 /** `/v1/orgDeviceImports`: a CSV of devices added in the background, with its progress. */
 export function orgDeviceImportsRouter(deps: OrgDeviceImportsDeps): Router {
   const { db, commands } = deps;
@@ -117,7 +120,7 @@ export function orgDeviceImportsRouter(deps: OrgDeviceImportsDeps): Router {
   });
 
   router.get('/', requirePermission('devices.view'), async (req, res) => {
-    const q = readQuery(req, { limit: z.coerce.number().int().min(1).max(200).default(50), cursor: cursorParam.optional() });
+    const q = readQuery(req, LIST_QUERY);
     const orgId = principalOf(req).orgId;
     const paging = listPaging(deps.cursors, 'orgDeviceImports', orgId, req);
     // Newest first by acceptance order (seq); the signed position's key is the last row's seq.

@@ -56,6 +56,20 @@ function serialParam(req: Request): string {
   return typeof value === 'string' ? value : '';
 }
 
+/** The list's query parameters, built once (api/query.ts). */
+const LIST_QUERY = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: cursorParam.optional(),
+  'filter[productFamily]': z.enum(PRODUCT_FAMILIES).optional(),
+  'filter[status]': z.enum(['ASSIGNED', 'UNASSIGNED']).optional(),
+  'filter[assignedServer]': z.string().refine(isUuid, 'must be an mdmServers id').optional(),
+  'filter[serialNumber]': z
+    .string()
+    .transform((v) => v.trim().toUpperCase())
+    .refine((v) => /^[0-9A-Z]{1,14}$/.test(v), 'must be the start of a serial number (digits and capital letters)')
+    .optional(),
+});
+
 /** `/v1/orgDevices`: the organization's devices (Apple Business's orgDevices), and adding devices. */
 export function orgDevicesRouter(deps: OrgDevicesDeps): Router {
   const { db } = deps;
@@ -71,18 +85,7 @@ export function orgDevicesRouter(deps: OrgDevicesDeps): Router {
   }
 
   router.get('/', requirePermission('devices.view'), async (req, res) => {
-    const q = readQuery(req, {
-      limit: z.coerce.number().int().min(1).max(1000).default(100),
-      cursor: cursorParam.optional(),
-      'filter[productFamily]': z.enum(PRODUCT_FAMILIES).optional(),
-      'filter[status]': z.enum(['ASSIGNED', 'UNASSIGNED']).optional(),
-      'filter[assignedServer]': z.string().refine(isUuid, 'must be an mdmServers id').optional(),
-      'filter[serialNumber]': z
-        .string()
-        .transform((v) => v.trim().toUpperCase())
-        .refine((v) => /^[0-9A-Z]{1,14}$/.test(v), 'must be the start of a serial number (digits and capital letters)')
-        .optional(),
-    });
+    const q = readQuery(req, LIST_QUERY);
     const orgId = principalOf(req).orgId;
     const paging = listPaging(deps.cursors, 'orgDevices', orgId, req);
     const { rows, more } = await listOrgDevices(db, {

@@ -3,9 +3,13 @@ import { z } from 'zod';
 import { isUuid } from '../domain/ids';
 import { problem } from './problem';
 
-/** Validates the query string against a zod shape; the first problem becomes a 400 naming the parameter. */
-export function readQuery<T extends z.ZodRawShape>(req: Request, shape: T): z.infer<z.ZodObject<T>> {
-  const result = z.object(shape).safeParse(req.query);
+/**
+ * Validates the query string against a zod object; the first problem becomes a 400 naming the
+ * parameter. Build the object once, where the router is made, not per request: zod compiles an
+ * object's parser on its first use, which cost a list read more CPU than its database query.
+ */
+export function readQuery<T extends z.ZodRawShape>(req: Request, schema: z.ZodObject<T>): z.output<z.ZodObject<T>> {
+  const result = schema.safeParse(req.query);
   if (!result.success) {
     const issue = result.error.issues[0];
     throw problem('BAD_REQUEST', `Query parameter ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}.`);

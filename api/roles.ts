@@ -36,6 +36,9 @@ function customRoleResource(role: RoleRow) {
 const BUILT_IN_KEY = 'builtIn:';
 const BUILT_IN_POSITION_ID = '00000000-0000-4000-8000-000000000000';
 
+/** The list's query parameters, built once (api/query.ts). */
+const LIST_QUERY = z.object({ limit: z.coerce.number().int().min(1).max(200).default(100), cursor: cursorParam.optional() });
+
 export function rolesRouter(deps: { db: Db; cursors: Cursors }): Router {
   const { db } = deps;
   const router = apiRouter();
@@ -45,7 +48,7 @@ export function rolesRouter(deps: { db: Db; cursors: Cursors }): Router {
   /** Built-in roles first, in their fixed order, then custom roles oldest first; cursor paging over both. */
   router.get('/', manage, async (req, res) => {
     const orgId = principalOf(req).orgId;
-    const q = readQuery(req, { limit: z.coerce.number().int().min(1).max(200).default(100), cursor: cursorParam.optional() });
+    const q = readQuery(req, LIST_QUERY);
     const paging = listPaging(deps.cursors, 'roles', orgId, req);
     const after = paging.after;
     const builtIns = Object.entries(BUILT_IN_ROLES);

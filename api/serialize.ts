@@ -1,6 +1,7 @@
 import type { LinkView } from '../db/link-views';
+import { isoTime } from '../domain/iso-time';
 
-const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+const iso = (d: Date | null | undefined) => (d ? isoTime(d) : null);
 
 /** A link as a JSON:API resource object of type "mdmServers". */
 export function mdmServerResource(view: LinkView) {

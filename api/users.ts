@@ -72,6 +72,14 @@ function apiKeyResource(key: ApiKeyRow) {
   };
 }
 
+/** The list's query parameters, built once (api/query.ts). */
+const LIST_QUERY = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().refine(isUuid, 'must be the nextCursor of a previous page').optional(),
+});
+
+const API_KEYS_QUERY = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: cursorParam.optional() });
+
 /** `/v1/users`: users of the caller's organization, their API keys, password changes and departures. */
 export function usersRouter(deps: UsersDeps): Router {
   const { db } = deps;
@@ -114,10 +122,7 @@ export function usersRouter(deps: UsersDeps): Router {
   }
 
   router.get('/', manage, async (req, res) => {
-    const q = readQuery(req, {
-      limit: z.coerce.number().int().min(1).max(1000).default(100),
-      cursor: z.string().refine(isUuid, 'must be the nextCursor of a previous page').optional(),
-    });
+    const q = readQuery(req, LIST_QUERY);
     const found = await listUsers(db, principalOf(req).orgId, { limit: q.limit + 1, afterId: q.cursor });
     const page = found.slice(0, q.limit);
     const next = found.length > q.limit ? page[page.length - 1]?.id : undefined;
@@ -169,7 +174,7 @@ export function usersRouter(deps: UsersDeps): Router {
 
   router.get('/:id/apiKeys', manage, async (req, res) => {
     const user = await userOf(req);
-    const q = readQuery(req, { limit: z.coerce.number().int().min(1).max(200).default(50), cursor: cursorParam.optional() });
+    const q = readQuery(req, API_KEYS_QUERY);
     // Bound to the user too: the binding covers the organization and the query, the list name the user.
     const paging = listPaging(deps.cursors, `apiKeys:${user.id}`, principalOf(req).orgId, req);
     const after = paging.after && { createdAt: paging.after.key, id: paging.after.id };

@@ -131,6 +131,13 @@ export function deliveryResource(row: DeliveryWithAttempts) {
   };
 }
 
+/** The list's query parameters, built once (api/query.ts). */
+const LIST_QUERY = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: cursorParam.optional(),
+  'filter[status]': z.enum(['PENDING', 'DELIVERED', 'FAILED']).optional(),
+});
+
 /**
  * `/v1/webhooks`: the organization's webhook endpoints (create, list, read, change, rotate the
  * secret, delete) and each one's delivery record. Changing needs `dms.add`, reading `dms.view`.
@@ -274,11 +281,7 @@ export function webhooksRouter(deps: WebhooksDeps): Router {
 
   router.get('/:id/deliveries', requirePermission('dms.view'), async (req, res) => {
     const row = await liveWebhook(req);
-    const q = readQuery(req, {
-      limit: z.coerce.number().int().min(1).max(200).default(50),
-      cursor: cursorParam.optional(),
-      'filter[status]': z.enum(['PENDING', 'DELIVERED', 'FAILED']).optional(),
-    });
+    const q = readQuery(req, LIST_QUERY);
     // Bound to the endpoint too: the binding covers the organization and the query, the list name the webhook.
     const paging = listPaging(deps.cursors, `webhookDeliveries:${row.id}`, principalOf(req).orgId, req);
     const after = paging.after && { createdAt: paging.after.key, id: paging.after.id };

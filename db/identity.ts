@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import { apiKeyPrefix, generateApiKey, hashApiKey } from '../domain/api-key';
 import { BUILT_IN_ROLES, isBuiltInRole, isPermission, type Permission } from '../domain/permissions';
 import type { Db } from './client';
 import { uniqueViolation } from './errors';
+import { preparedPerDatabase } from './prepared';
 import { apiKeys, organizations, roles, users } from './schema';
 
 export interface Principal {
@@ -20,13 +21,19 @@ export interface Principal {
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-/** Resolves a bearer API key to its user, or undefined for an unknown, revoked or departed one. */
-export async function findPrincipalByApiKey(db: Db, key: string): Promise<Principal | undefined> {
-  const [row] = await db
+// Every admin API request with a key runs this: prepared once per database (db/prepared.ts), not rebuilt per call.
+const principalByKeyHash = preparedPerDatabase((db) =>
+  db
     .select({ keyId: apiKeys.id, lastUsedAt: apiKeys.lastUsedAt, userId: users.id, orgId: users.orgId, userName: users.name, role: users.role })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
-    .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt), isNull(users.departedAt)));
+    .where(and(eq(apiKeys.keyHash, sql.placeholder('keyHash')), isNull(apiKeys.revokedAt), isNull(users.departedAt)))
+    .prepare('principal_by_api_key'),
+);
+
+/** Resolves a bearer API key to its user, or undefined for an unknown, revoked or departed one. */
+export async function findPrincipalByApiKey(db: Db, key: string): Promise<Principal | undefined> {
+  const [row] = await principalByKeyHash(db).execute({ keyHash: hashApiKey(key) });
   if (!row) return undefined;
   const permissions = await permissionsOfRole(db, row.orgId, row.role);
   // Last-used time is advisory: do not fail or slow the request on it, and write it at most once a

@@ -1,5 +1,6 @@
 import { aliasedTable, and, eq, gt, isNull, lte, or, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { Db } from './client';
+import { prepareSql, preparedPerDatabase } from './prepared';
 import { certificates, links, serviceTokens, users } from './schema';
 
 /** What the API shows of a link: public data only, never a secret. */
@@ -56,10 +57,11 @@ interface FlatRow {
 /**
  * The views' one query, lean on purpose: it runs for every row of every list page, and Drizzle's
  * select mapping (nested objects, a driver decoder per value) cost more CPU than the query itself
- * (bench "list reads"). Only what the view shows, flat, timestamps as numbers, mapped by hand.
+ * (bench "list reads"). Only what the view shows, flat, timestamps as numbers, mapped by hand; each
+ * shape (by id; each sort with or without the filter and a cursor) is one prepared statement.
  */
-async function selectViews(db: Db, where: SQL, orderBy: SQL | undefined, limit: number | undefined): Promise<LinkView[]> {
-  const result = await db.execute(sql`
+function viewsQuery(where: SQL, orderBy: SQL | undefined, limit: boolean): SQL {
+  return sql`
     select ${links.id} as id, ${links.orgId} as org_id, ${links.serverName} as server_name, ${links.serverType} as server_type,
       ${links.allowReleaseDevices} as allow_release_devices, ${links.linkState} as link_state, ${links.replacementReason} as replacement_reason,
       ${ms(links.createdAt)} as created_ms, ${ms(links.updatedAt)} as updated_ms,
@@ -73,9 +75,17 @@ async function selectViews(db: Db, where: SQL, orderBy: SQL | undefined, limit: 
     left join ${users} as downloader on ${downloader.id} = ${serviceTokens.downloadedBy}
     where ${where}
     ${orderBy ? sql`order by ${orderBy}` : sql``}
-    ${limit !== undefined ? sql`limit ${limit}` : sql``}`);
-  const rows = (Array.isArray(result) ? result : (result as { rows: FlatRow[] }).rows) as FlatRow[];
-  return rows.map(toView);
+    ${limit ? sql`limit ${sql.placeholder('limit')}` : sql``}`;
+}
+
+/** One shape of the views' query, built once per database (db/prepared.ts), its rows mapped by hand. */
+function viewsStatement(name: string, query: SQL): (db: Db, values: Record<string, unknown>) => Promise<LinkView[]> {
+  const statement = preparedPerDatabase((db) => prepareSql(db, name, query));
+  return async (db, values) => {
+    const result = await statement(db).execute(values);
+    const rows = (Array.isArray(result) ? result : (result as { rows: FlatRow[] }).rows) as FlatRow[];
+    return rows.map(toView);
+  };
 }
 
 const date = (value: number | null) => (value === null ? null : new Date(Number(value)));
@@ -109,9 +119,12 @@ function toView(row: FlatRow): LinkView {
   };
 }
 
+const liveLinkOfOrg = and(eq(links.orgId, sql.placeholder('orgId')), isNull(links.deletedAt)) as SQL;
+const byId = viewsStatement('link_view_by_id', viewsQuery(and(eq(links.id, sql.placeholder('linkId')), liveLinkOfOrg) as SQL, undefined, false));
+
 /** A live link of the organization, or undefined (unknown, deleted, or another organization's). */
 export async function findLinkView(db: Db, orgId: string, linkId: string): Promise<LinkView | undefined> {
-  const [view] = await selectViews(db, and(eq(links.id, linkId), eq(links.orgId, orgId), isNull(links.deletedAt)) as SQL, undefined, undefined);
+  const [view] = await byId(db, { orgId, linkId });
   return view;
 }
 
@@ -124,42 +137,51 @@ export interface ListOptions {
   now: Date;
 }
 
-/**
- * A cursor time as a typed parameter. Compared with an expression rather than a column, a Date would
- * reach postgres.js unconverted (it refuses it); an ISO string with a cast works on both drivers.
- */
-function timestampParam(ms: number): SQL {
-  return sql`${new Date(ms).toISOString()}::timestamptz`;
-}
-
 /** The tokenExpiry cursor key of a link without a token: it sorts after every date (Postgres 'infinity'). */
 export const NO_TOKEN_CURSOR_KEY = 8.64e15;
 
-export async function listLinkViews(db: Db, orgId: string, options: ListOptions): Promise<LinkView[]> {
-  const conditions: SQL[] = [eq(links.orgId, orgId), isNull(links.deletedAt)];
-  // The current token's expiry as kept on the link (links_org_token_expiry_live indexes exactly this),
-  // so neither the filter nor the sort has to join and sort every link of the organization.
-  const expiry = sql<Date>`coalesce(${links.tokenExpiresAt}, 'infinity'::timestamptz)`;
-  if (options.expiringWithinDays !== undefined) {
-    const until = new Date(options.now.getTime() + options.expiringWithinDays * 86_400_000);
-    conditions.push(lte(expiry, timestampParam(until.getTime())), eq(serviceTokens.status, 'ACTIVE'));
-  }
-  if (options.sort === 'tokenExpiry') {
-    // Links without a token sort last; the cursor key for them is NO_TOKEN_CURSOR_KEY, read back as infinity.
-    if (options.after) {
-      const at = options.after.key >= NO_TOKEN_CURSOR_KEY ? sql`'infinity'::timestamptz` : timestampParam(options.after.key);
-      conditions.push(or(gt(expiry, at), and(eq(expiry, at), gt(links.id, options.after.id))) as SQL);
-    }
-    return selectViews(db, and(...conditions) as SQL, sql`${expiry} asc, ${links.id} asc`, options.limit);
-  }
-  // Sorted and compared at millisecond precision, the cursor's: created_at keeps microseconds, and a
-  // row compared at those would come back on the next page. Taken in UTC wall time (the cursor too),
-  // the expression is immutable and served by the index links_org_created_ms_live, not a full sort.
-  const created = sql<Date>`date_trunc('milliseconds', ${links.createdAt} at time zone 'UTC')`;
-  if (options.after) {
-    const at = sql`(${timestampParam(options.after.key)} at time zone 'UTC')`;
-    conditions.push(or(gt(created, at), and(eq(created, at), gt(links.id, options.after.id))) as SQL);
-  }
-  return selectViews(db, and(...conditions) as SQL, sql`${created} asc, ${links.id} asc`, options.limit);
+/**
+ * A time parameter: an ISO string (or 'infinity') cast in the statement. A bare Date would reach
+ * postgres.js unconverted where it is compared with an expression rather than a column (it refuses it).
+ */
+const timeParam = (name: string) => sql`${sql.placeholder(name)}::timestamptz`;
+
+// The current token's expiry as kept on the link (links_org_token_expiry_live indexes exactly this),
+// so neither the filter nor the sort has to join and sort every link of the organization.
+const expiry = sql`coalesce(${links.tokenExpiresAt}, 'infinity'::timestamptz)`;
+// Sorted and compared at millisecond precision, the cursor's: created_at keeps microseconds, and a
+// row compared at those would come back on the next page. Taken in UTC wall time (the cursor too),
+// the expression is immutable and served by the index links_org_created_ms_live, not a full sort.
+const created = sql`date_trunc('milliseconds', ${links.createdAt} at time zone 'UTC')`;
+
+function listQuery(sort: ListOptions['sort'], filtered: boolean, after: boolean): SQL {
+  const conditions: SQL[] = [liveLinkOfOrg];
+  if (filtered) conditions.push(lte(expiry, timeParam('until')), eq(serviceTokens.status, 'ACTIVE'));
+  // Links without a token sort last under tokenExpiry; their cursor key, NO_TOKEN_CURSOR_KEY, is read back as 'infinity'.
+  const key = sort === 'tokenExpiry' ? expiry : created;
+  const at = sort === 'tokenExpiry' ? timeParam('afterAt') : sql`(${timeParam('afterAt')} at time zone 'UTC')`;
+  if (after) conditions.push(or(gt(key, at), and(eq(key, at), gt(links.id, sql.placeholder('afterId')))) as SQL);
+  return viewsQuery(and(...conditions) as SQL, sql`${key} asc, ${links.id} asc`, true);
 }
 
+const listStatements = new Map<string, ReturnType<typeof viewsStatement>>();
+for (const sort of ['createdDateTime', 'tokenExpiry'] as const) {
+  for (const filtered of [false, true]) {
+    for (const after of [false, true]) {
+      listStatements.set(`${sort}:${filtered}:${after}`, viewsStatement(`link_views_${sort}_${filtered ? 'expiring' : 'all'}_${after ? 'after' : 'first'}`, listQuery(sort, filtered, after)));
+    }
+  }
+}
+
+export async function listLinkViews(db: Db, orgId: string, options: ListOptions): Promise<LinkView[]> {
+  const filtered = options.expiringWithinDays !== undefined;
+  const statement = listStatements.get(`${options.sort}:${filtered}:${options.after !== undefined}`);
+  if (!statement) throw new Error(`no list statement for sort ${options.sort}`);
+  const values: Record<string, unknown> = { orgId, limit: options.limit };
+  if (options.expiringWithinDays !== undefined) values.until = new Date(options.now.getTime() + options.expiringWithinDays * 86_400_000).toISOString();
+  if (options.after) {
+    values.afterAt = options.sort === 'tokenExpiry' && options.after.key >= NO_TOKEN_CURSOR_KEY ? 'infinity' : new Date(options.after.key).toISOString();
+    values.afterId = options.after.id;
+  }
+  return statement(db, values);
+}
