@@ -27,7 +27,8 @@ export class ServiceProcess {
     const log = fs.openSync(this.logFile, 'a');
     const child = spawn(process.execPath, ['--expose-gc', ...this.nodeArgs, '--import', 'tsx', 'bench/service.ts'], {
       cwd: ROOT,
-      env: { ...process.env, BENCH_SERVICE: JSON.stringify(this.settings) },
+      // As `npm run api` / `npm run worker` / `npm start` run the service (package.json): few malloc arenas.
+      env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', BENCH_SERVICE: JSON.stringify(this.settings) },
       stdio: ['ignore', log, log, 'ipc'],
     });
     fs.closeSync(log);

@@ -1,8 +1,10 @@
 /**
  * Where a timer storm's time goes, read from the histories Temporal recorded (a sample of the
  * storm's workflows): how late the timer fired after the due second, how long the workflow task
- * and the notify activity waited in their queues and ran, and how long the delivery child took to
- * start. Diagnostic only (the figure is the drain rate); it tells the server's share from the worker's.
+ * waited in its queue and ran, and how long the delivery child took to start. Reminders now run
+ * notify as a local activity inside that workflow task (its time is in the task's run time, the
+ * activity figures stay empty); histories of regular activities (older code) fill them. Diagnostic
+ * only (the figure is the drain rate); it tells the server's share from the worker's.
  */
 import type { Client } from '@temporalio/client';
 import proto, { type temporal } from '@temporalio/proto';
@@ -19,12 +21,12 @@ export interface StormTimeline {
   /** Workflow task after the timer: scheduled → started (task queue wait) and started → completed (worker). */
   wftQueueMs: Distribution;
   wftRunMs: Distribution;
-  /** The notify activity: scheduled → started (task queue wait) and started → completed. */
+  /** A regular notify activity (code before local timer activities): scheduled → started (task queue wait) and started → completed. */
   activityQueueMs: Distribution;
   activityRunMs: Distribution;
   /** The delivery child: initiated → started. */
   childStartMs: Distribution;
-  /** From the due second to the notify activity's completion (the reminder recorded). */
+  /** From the due second to notify's result in history (the local activity's marker, or the activity's completion). */
   recordedAfterDueMs: Distribution;
 }
 
@@ -59,10 +61,10 @@ export async function stormTimeline(client: Client, linkIds: string[], dueAtMs: 
     const actStarted = find(E.EVENT_TYPE_ACTIVITY_TASK_STARTED, fired);
     const actCompleted = find(E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, fired);
     if (actScheduled >= 0 && actStarted >= 0) acc.actQ.push(at(actStarted) - at(actScheduled));
-    if (actStarted >= 0 && actCompleted >= 0) {
-      acc.actRun.push(at(actCompleted) - at(actStarted));
-      acc.recorded.push(at(actCompleted) - dueAtMs);
-    }
+    if (actStarted >= 0 && actCompleted >= 0) acc.actRun.push(at(actCompleted) - at(actStarted));
+    const marker = events.findIndex((e, i) => i >= fired && e.eventType === E.EVENT_TYPE_MARKER_RECORDED && e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+    const recorded = marker >= 0 ? marker : actCompleted;
+    if (recorded >= 0) acc.recorded.push(at(recorded) - dueAtMs);
     const initiated = find(E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED, fired);
     const childStarted = find(E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED, fired);
     if (initiated >= 0 && childStarted >= 0) acc.child.push(at(childStarted) - at(initiated));

@@ -11,6 +11,7 @@ import {
   ParentClosePolicy,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   startChild,
   WorkflowIdReusePolicy,
@@ -61,6 +62,21 @@ const activities = proxyActivities<LinkActivities>({
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
 
+/**
+ * The timer path's activities (reminders, expiry) run as local activities: in the workflow task the
+ * timer woke, with their result recorded as a marker. A reminder is then one workflow task instead of
+ * two plus an activity task, and in a timer storm those tasks (each a cache miss replaying the
+ * history) are the bottleneck. Same implementations, timeout and retry as the activities above.
+ */
+const timerActivities = proxyLocalActivities<LinkActivities>({
+  startToCloseTimeout: '10 seconds',
+  // No attempt or schedule-to-close limit: an outage is retried for as long as it takes, as above.
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+  // Backoffs up to this are slept inside the workflow task (heartbeated); longer ones (a real outage)
+  // become a durable timer, so a waiting reminder holds no workflow task or cache slot open.
+  localRetryThreshold: '10 seconds',
+});
+
 function initialLifecycle(): LinkLifecycle {
   return {
     created: false,
@@ -107,7 +123,7 @@ function reject(code: ErrorCode, detail: string): ApplicationFailure {
 /**
  * One durable workflow per link: creation, certificate, token generations, installation, reminder
  * timers, expiry, replacement and deletion. Deterministic: time is the workflow clock, durations
- * come from the input, every side effect is an activity.
+ * come from the input, every side effect is an activity (the timer steps' local ones).
  */
 export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecycle> {
   const { linkId, orgId } = input;
@@ -253,9 +269,12 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     if (changedToReplacement) await notifyReplacement();
   }
 
-  /** Records a notification, then delivers it (webhooks, email) in a child workflow of its own. */
-  async function notify(input: Omit<NotifyInput, 'operationId' | 'linkId' | 'orgId'>): Promise<void> {
-    const recorded: { notificationId?: string; deliver?: boolean } | null | undefined = await activities.notify({ ...op(), ...input });
+  /**
+   * Records a notification, then delivers it (webhooks, email) in a child workflow of its own.
+   * `via` is the timer path's local activities when fire() sends it, the regular ones otherwise.
+   */
+  async function notify(input: Omit<NotifyInput, 'operationId' | 'linkId' | 'orgId'>, via: Pick<LinkActivities, 'notify'> = activities): Promise<void> {
+    const recorded: { notificationId?: string; deliver?: boolean } | null | undefined = await via.notify({ ...op(), ...input });
     // Histories recorded before webhook delivery start no child here (and their notify returned nothing).
     if (!recorded?.notificationId || !patched('webhook-delivery')) return;
     // A notification with no receiver (no webhook endpoint for its kind, no email) starts no delivery
@@ -519,25 +538,38 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
   await condition(allHandlersFinished);
   return life;
 
+  /**
+   * Where a timer step's activities run: locally in runs that reach it with the patch (see
+   * timerActivities); histories recorded before scheduled regular activities here and replay so.
+   * Asked only where a step runs an activity, so the patch marker sits where the commands differ.
+   */
+  function timerPath(): Pick<LinkActivities, 'notify' | 'expireServiceToken'> {
+    return patched('local-timer-activities') ? timerActivities : activities;
+  }
+
   async function fire(due: DueEvent): Promise<void> {
     const token = life.token;
     if (!token || token.tokenId !== due.tokenId || token.ended || deleted) return;
     if (due.kind === 'INSTALL_REMINDER') {
       if (!token.installed) {
-        await notify({ tokenId: token.tokenId, kind: 'INSTALL_REMINDER', detail: { after: durations.installReminderAfter } });
+        await notify({ tokenId: token.tokenId, kind: 'INSTALL_REMINDER', detail: { after: durations.installReminderAfter } }, timerPath());
       }
       token.installReminderDone = true;
     } else if (due.kind === 'RENEWAL_REMINDER') {
-      await notify({
-        tokenId: token.tokenId,
-        kind: 'RENEWAL_REMINDER',
-        detail: { offset: due.offset, expiresDateTime: new Date(token.expiresAtMs).toISOString() },
-      });
+      await notify(
+        {
+          tokenId: token.tokenId,
+          kind: 'RENEWAL_REMINDER',
+          detail: { offset: due.offset, expiresDateTime: new Date(token.expiresAtMs).toISOString() },
+        },
+        timerPath(),
+      );
       token.remindersDone.push(due.offset);
     } else {
       const nextState: LinkState = 'EXPIRED';
-      await activities.expireServiceToken({ ...op(), tokenId: token.tokenId, nextState, replacementReason: null });
-      await notify({ tokenId: token.tokenId, kind: 'TOKEN_EXPIRED', detail: { expiresDateTime: new Date(token.expiresAtMs).toISOString() } });
+      const via = timerPath();
+      await via.expireServiceToken({ ...op(), tokenId: token.tokenId, nextState, replacementReason: null });
+      await notify({ tokenId: token.tokenId, kind: 'TOKEN_EXPIRED', detail: { expiresDateTime: new Date(token.expiresAtMs).toISOString() } }, via);
       token.ended = true;
       life.linkState = nextState;
       life.replacementReason = null;

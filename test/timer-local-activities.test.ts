@@ -1,0 +1,74 @@
+import { eq } from 'drizzle-orm';
+import { temporal } from '@temporalio/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serviceTokens } from '../db/schema';
+import { lifecycleQuery } from '../workflows/link';
+import { cleanupTestCertificates, makeRsaCertificate } from './support/certificates';
+import { recordHistories } from './support/histories';
+import { createLink, notificationKinds, uploadCertificate } from './support/links';
+import { allRunEvents, localActivityMarkers, patchMarkers, scheduledActivityTypes } from './support/run-events';
+import { apiClient, eventually, startTestStack, type TestStack } from './support/stack';
+
+// The timer path (install reminder, renewal reminder, expiry) runs its activities as local ones, in
+// the workflow task the timer woke: a reminder costs one workflow task, not two and an activity task
+// (what a timer storm queues up). On real Temporal and the run's database, through the API.
+// Install reminder 4 s after the download, the renewal reminder 8 s after it, expiry at 20 s.
+const durations = { tokenValidity: 'PT20S', reminderOffsets: ['PT12S'], installReminderAfter: 'PT4S' };
+const EventType = temporal.api.enums.v1.EventType;
+
+let stack: TestStack;
+let call: ReturnType<typeof apiClient>;
+
+beforeAll(async () => {
+  stack = await startTestStack({ durations });
+  const org = await stack.newOrganization();
+  call = apiClient(stack.apiUrl, org.apiKey);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  cleanupTestCertificates();
+});
+
+describe('timer steps run as local activities', () => {
+  it('each reminder and the expiry are recorded once, by local activities in the workflow task their timer woke', async () => {
+    const linkId = await createLink(call, 'Timer path');
+    expect((await uploadCertificate(call, linkId, makeRsaCertificate({ cn: 'Timer path MDM' }).certPem)).status).toBe(200);
+    expect((await call('POST', `/v1/mdmServers/${linkId}/serviceToken`)).status).toBe(200);
+
+    const kinds = await eventually(async () => {
+      const k = await notificationKinds(stack.database.db, linkId);
+      return k.includes('TOKEN_EXPIRED') && k;
+    }, 60_000, 250);
+    // Never installed: the install reminder, the one renewal reminder and the expiry, each once.
+    expect(kinds).toEqual(['INSTALL_REMINDER', 'RENEWAL_REMINDER:PT12S', 'TOKEN_EXPIRED']);
+    const [token] = await stack.database.db.select().from(serviceTokens).where(eq(serviceTokens.linkId, linkId));
+    expect(token?.status).toBe('EXPIRED');
+
+    const workflowId = `link-${linkId}`;
+    // The expiry's run has recorded its last marker once the lifecycle query says EXPIRED.
+    await eventually(async () => (await stack.client.workflow.getHandle(workflowId).query(lifecycleQuery)).linkState === 'EXPIRED');
+    const runs = await allRunEvents(stack.client, workflowId);
+    const events = runs.flat();
+
+    // No regular activity for any timer step: the only ones are the API's requests (create, certificate, token).
+    expect(scheduledActivityTypes(events).sort()).toEqual(['createLinkRecord', 'ingestCertificate', 'issueServiceToken']);
+    expect(patchMarkers(events)).toContain('local-timer-activities');
+    const markers = localActivityMarkers(events);
+    expect(markers.map((m) => m.activityType)).toEqual(['notify', 'notify', 'expireServiceToken', 'notify']);
+
+    // Each timer step is one workflow task: the task its timer woke ran the local activities and
+    // recorded them (with the next timer or the continue-as-new) in its one completion.
+    for (const run of runs) {
+      for (const marker of localActivityMarkers(run)) {
+        const markerAt = run.findIndex((e) => Number(e.eventId) === marker.workflowTaskCompletedEventId);
+        const firedAt = run.slice(0, markerAt).findLastIndex((e) => e.eventType === EventType.EVENT_TYPE_TIMER_FIRED);
+        expect(firedAt).toBeGreaterThan(-1);
+        const tasks = run.slice(firedAt, markerAt + 1).filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+        expect(tasks.map((e) => Number(e.eventId))).toEqual([marker.workflowTaskCompletedEventId]);
+      }
+    }
+
+    await recordHistories(stack.client, workflowId, 'timer-local-activities');
+  });
+});
