@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 describe('timer steps run as local activities', () => {
-  it('each reminder and the expiry are recorded once, by local activities in the workflow task their timer woke', async () => {
+  it('each reminder and the expiry are recorded once, by local activities in the workflow task their timer woke; a reminder writes no search attributes', async () => {
     const linkId = await createLink(call, 'Timer path');
     expect((await uploadCertificate(call, linkId, makeRsaCertificate({ cn: 'Timer path MDM' }).certPem)).status).toBe(200);
     expect((await call('POST', `/v1/mdmServers/${linkId}/serviceToken`)).status).toBe(200);
@@ -68,6 +68,27 @@ describe('timer steps run as local activities', () => {
         expect(tasks.map((e) => Number(e.eventId))).toEqual([marker.workflowTaskCompletedEventId]);
       }
     }
+
+    // A reminder changes nothing searchable, so its task writes no search attributes (no visibility
+    // record); the expiry changes the state and writes them.
+    expect(patchMarkers(events)).toContain('upsert-changed-attributes-only');
+    let reminders = 0;
+    for (const run of runs) {
+      // The link's own attributes (Dms*), not the SDK's TemporalChangeVersion that a patch's first marker writes.
+      const upsertTasks = new Set(
+        run
+          .filter((e) => e.eventType === EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES)
+          .filter((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}).some((key) => key.startsWith('Dms')))
+          .map((e) => Number(e.upsertWorkflowSearchAttributesEventAttributes?.workflowTaskCompletedEventId)),
+      );
+      const runMarkers = localActivityMarkers(run);
+      for (const marker of runMarkers) {
+        const expiryTask = runMarkers.some((m) => m.activityType === 'expireServiceToken' && m.workflowTaskCompletedEventId === marker.workflowTaskCompletedEventId);
+        if (!expiryTask) reminders++;
+        expect(upsertTasks.has(marker.workflowTaskCompletedEventId)).toBe(expiryTask);
+      }
+    }
+    expect(reminders).toBe(2);
 
     await recordHistories(stack.client, workflowId, 'timer-local-activities');
   });

@@ -145,9 +145,20 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
   const serialized = takeTurns();
   const op = () => ({ operationId: uuid4(), linkId, orgId });
 
+  /** The search attributes this run last wrote, to leave out a write that would change nothing. */
+  let publishedAttributes: string | undefined;
+  let upsertChangedOnly: boolean | undefined;
   function publish(): void {
     version++;
-    upsertSearchAttributes(linkSearchAttributePairs(orgId, life));
+    const attributes = linkSearchAttributePairs(orgId, life);
+    const written = JSON.stringify(attributes);
+    // A step that changes nothing searchable (every reminder) writes no visibility record: in a timer
+    // storm those writes were a share of the server's work for nothing. Older histories wrote it.
+    // Decided at the run's first publish, whose write happens anyway: a patch's first marker in a run
+    // writes the TemporalChangeVersion search attribute too, which a reminder's task should not.
+    upsertChangedOnly ??= patched('upsert-changed-attributes-only');
+    if (written !== publishedAttributes || !upsertChangedOnly) upsertSearchAttributes(attributes);
+    publishedAttributes = written;
     const expiry = life.token ? new Date(life.token.expiresAtMs).toISOString() : 'no token';
     setCurrentDetails(
       `**${life.serverName}** (${life.serverType})\n\nState: \`${life.linkState}\`` +
