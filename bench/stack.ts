@@ -31,6 +31,8 @@ export interface Stack {
   ceilingApiUrl: string;
   ceilingMdmUrl: string;
   databaseName: string | null;
+  /** The service's database (postgres column), for the bench's own reads that must not load the api process. */
+  databaseUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -115,6 +117,7 @@ export async function startStack(options: {
       ceilingApiUrl: need(ceilingApi.urls.ceilingApiUrl, 'ceiling URL'),
       ceilingMdmUrl: need(ceilingApi.urls.ceilingMdmUrl, 'ceiling MDM-facing URL'),
       databaseName: database?.name ?? null,
+      databaseUrl: database?.url ?? null,
       stop,
     };
   } catch (err) {
