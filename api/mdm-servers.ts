@@ -89,7 +89,7 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
     });
     const page = views.slice(0, q.limit);
     const last = page[page.length - 1];
-    const nextKey = last ? (sort === 'tokenExpiry' ? last.serviceToken?.expiresAt.getTime() ?? NO_TOKEN_CURSOR_KEY : last.createdAt.getTime()) : 0;
+    const nextKey = last ? (sort === 'tokenExpiry' ? last.serviceToken?.expiresAtMs ?? NO_TOKEN_CURSOR_KEY : last.createdAtMs) : 0;
     const next = views.length > q.limit && last ? { key: String(nextKey), id: last.id } : undefined;
     res.json({ data: page.map(mdmServerResource), ...paging.answer(q.limit, next) });
   });

@@ -1,7 +1,7 @@
 import type { LinkView } from '../db/link-views';
-import { isoTime } from '../domain/iso-time';
+import { isoTimeOfMs } from '../domain/iso-time';
 
-const iso = (d: Date | null | undefined) => (d ? isoTime(d) : null);
+const iso = (ms: number | null) => (ms === null ? null : isoTimeOfMs(ms));
 
 /** A link as a JSON:API resource object of type "mdmServers". */
 export function mdmServerResource(view: LinkView) {
@@ -14,10 +14,10 @@ export function mdmServerResource(view: LinkView) {
       allowReleaseDevices: view.allowReleaseDevices,
       linkState: view.linkState,
       replacementReason: view.replacementReason,
-      createdDateTime: iso(view.createdAt),
-      updatedDateTime: iso(view.updatedAt),
+      createdDateTime: iso(view.createdAtMs),
+      updatedDateTime: iso(view.updatedAtMs),
       certificate: view.certificate
-        ? { fingerprintSha256: view.certificate.fingerprintSha256, subject: view.certificate.subject, notAfter: iso(view.certificate.notAfter) }
+        ? { fingerprintSha256: view.certificate.fingerprintSha256, subject: view.certificate.subject, notAfter: iso(view.certificate.notAfterMs) }
         : null,
       serviceToken: view.serviceToken ? serviceTokenAttributes(view.serviceToken) : null,
     },
@@ -27,10 +27,10 @@ export function mdmServerResource(view: LinkView) {
 
 export function serviceTokenAttributes(token: NonNullable<LinkView['serviceToken']>) {
   return {
-    issuedDateTime: iso(token.issuedAt),
-    expiresDateTime: iso(token.expiresAt),
+    issuedDateTime: iso(token.issuedAtMs),
+    expiresDateTime: iso(token.expiresAtMs),
     downloadedBy: token.downloadedBy,
-    installedDateTime: iso(token.installedAt),
+    installedDateTime: iso(token.installedAtMs),
     status: token.status,
   };
 }

@@ -1,26 +1,29 @@
 import { aliasedTable, and, eq, gt, isNull, lte, or, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { Db } from './client';
-import { prepareSql, preparedPerDatabase } from './prepared';
+import { prepareSqlArrays, preparedPerDatabase } from './prepared';
 import { certificates, links, serviceTokens, users } from './schema';
 
-/** What the API shows of a link: public data only, never a secret. */
+/**
+ * What the API shows of a link: public data only, never a secret. Times are epoch milliseconds, as
+ * the query reads them: the resource writes them as text (api/serialize.ts) and the list's cursor
+ * keeps them as numbers, so no Date is made per value.
+ */
 export interface LinkView {
   id: string;
-  orgId: string;
   serverName: string;
   serverType: string;
   allowReleaseDevices: boolean;
   linkState: string;
   replacementReason: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-  certificate: { id: string; fingerprintSha256: string; subject: string; notAfter: Date } | null;
+  createdAtMs: number;
+  updatedAtMs: number;
+  certificate: { id: string; fingerprintSha256: string; subject: string; notAfterMs: number } | null;
   serviceToken: {
     id: string;
-    issuedAt: Date;
-    expiresAt: Date;
+    issuedAtMs: number;
+    expiresAtMs: number;
     downloadedBy: { id: string; name: string } | null;
-    installedAt: Date | null;
+    installedAtMs: number | null;
     status: string;
   } | null;
 }
@@ -30,45 +33,43 @@ const downloader = aliasedTable(users, 'downloader');
 /** A timestamp as epoch milliseconds (float8): a plain number on both drivers, no date parsing per value. */
 const ms = (column: AnyColumn) => sql`floor(extract(epoch from ${column}) * 1000)::float8`;
 
-/** One flat row of the view's query, as both drivers return it from `db.execute`. */
-interface FlatRow {
-  id: string;
-  org_id: string;
-  server_name: string;
-  server_type: string;
-  allow_release_devices: boolean;
-  link_state: string;
-  replacement_reason: string | null;
-  created_ms: number;
-  updated_ms: number;
-  certificate_id: string | null;
-  fingerprint_sha256: string | null;
-  subject: string | null;
-  not_after_ms: number | null;
-  token_id: string | null;
-  issued_ms: number | null;
-  expires_ms: number | null;
-  installed_ms: number | null;
-  token_status: string | null;
-  downloader_id: string | null;
-  downloader_name: string | null;
-}
+/** One row of the views' query: its columns in the order viewsQuery selects them. */
+type ViewRow = [
+  id: string,
+  serverName: string,
+  serverType: string,
+  allowReleaseDevices: boolean,
+  linkState: string,
+  replacementReason: string | null,
+  createdMs: number,
+  updatedMs: number,
+  certificateId: string | null,
+  fingerprintSha256: string | null,
+  subject: string | null,
+  notAfterMs: number | null,
+  tokenId: string | null,
+  issuedMs: number | null,
+  expiresMs: number | null,
+  installedMs: number | null,
+  tokenStatus: string | null,
+  downloaderId: string | null,
+  downloaderName: string | null,
+];
 
 /**
  * The views' one query, lean on purpose: it runs for every row of every list page, and Drizzle's
  * select mapping (nested objects, a driver decoder per value) cost more CPU than the query itself
- * (bench "list reads"). Only what the view shows, flat, timestamps as numbers, mapped by hand; each
- * shape (by id; each sort with or without the filter and a cursor) is one prepared statement.
+ * (bench "list reads"). Only what the view shows, flat, timestamps as numbers, each row an array
+ * (ViewRow, in this order) mapped by hand; each shape (by id; each sort with or without the filter
+ * and a cursor) is one prepared statement.
  */
 function viewsQuery(where: SQL, orderBy: SQL | undefined, limit: boolean): SQL {
   return sql`
-    select ${links.id} as id, ${links.orgId} as org_id, ${links.serverName} as server_name, ${links.serverType} as server_type,
-      ${links.allowReleaseDevices} as allow_release_devices, ${links.linkState} as link_state, ${links.replacementReason} as replacement_reason,
-      ${ms(links.createdAt)} as created_ms, ${ms(links.updatedAt)} as updated_ms,
-      ${certificates.id} as certificate_id, ${certificates.fingerprintSha256} as fingerprint_sha256, ${certificates.subject} as subject, ${ms(certificates.notAfter)} as not_after_ms,
-      ${serviceTokens.id} as token_id, ${ms(serviceTokens.issuedAt)} as issued_ms, ${ms(serviceTokens.expiresAt)} as expires_ms,
-      ${ms(serviceTokens.installedAt)} as installed_ms, ${serviceTokens.status} as token_status,
-      ${downloader.id} as downloader_id, ${downloader.name} as downloader_name
+    select ${links.id}, ${links.serverName}, ${links.serverType}, ${links.allowReleaseDevices}, ${links.linkState}, ${links.replacementReason},
+      ${ms(links.createdAt)}, ${ms(links.updatedAt)},
+      ${certificates.id}, ${certificates.fingerprintSha256}, ${certificates.subject}, ${ms(certificates.notAfter)},
+      ${serviceTokens.id}, ${ms(serviceTokens.issuedAt)}, ${ms(serviceTokens.expiresAt)}, ${ms(serviceTokens.installedAt)}, ${serviceTokens.status},
+      ${downloader.id}, ${downloader.name}
     from ${links}
     left join ${certificates} on ${certificates.id} = ${links.certificateId}
     left join ${serviceTokens} on ${serviceTokens.id} = ${links.tokenId}
@@ -80,40 +81,35 @@ function viewsQuery(where: SQL, orderBy: SQL | undefined, limit: boolean): SQL {
 
 /** One shape of the views' query, built once per database (db/prepared.ts), its rows mapped by hand. */
 function viewsStatement(name: string, query: SQL): (db: Db, values: Record<string, unknown>) => Promise<LinkView[]> {
-  const statement = preparedPerDatabase((db) => prepareSql(db, name, query));
-  return async (db, values) => {
-    const result = await statement(db).execute(values);
-    const rows = (Array.isArray(result) ? result : (result as { rows: FlatRow[] }).rows) as FlatRow[];
-    return rows.map(toView);
-  };
+  const statement = preparedPerDatabase((db) => prepareSqlArrays(db, name, query));
+  return async (db, values) => (await statement(db).execute(values)).map((row) => toView(row as ViewRow));
 }
 
-const date = (value: number | null) => (value === null ? null : new Date(Number(value)));
-
-function toView(row: FlatRow): LinkView {
+function toView(row: ViewRow): LinkView {
+  const [
+    id, serverName, serverType, allowReleaseDevices, linkState, replacementReason, createdMs, updatedMs,
+    certificateId, fingerprintSha256, subject, notAfterMs,
+    tokenId, issuedMs, expiresMs, installedMs, tokenStatus, downloaderId, downloaderName,
+  ] = row;
   return {
-    id: row.id,
-    orgId: row.org_id,
-    serverName: row.server_name,
-    serverType: row.server_type,
-    allowReleaseDevices: row.allow_release_devices,
-    linkState: row.link_state,
-    replacementReason: row.replacement_reason,
-    createdAt: new Date(Number(row.created_ms)),
-    updatedAt: new Date(Number(row.updated_ms)),
-    certificate:
-      row.certificate_id !== null
-        ? { id: row.certificate_id, fingerprintSha256: row.fingerprint_sha256 ?? '', subject: row.subject ?? '', notAfter: new Date(Number(row.not_after_ms)) }
-        : null,
+    id,
+    serverName,
+    serverType,
+    allowReleaseDevices,
+    linkState,
+    replacementReason,
+    createdAtMs: createdMs,
+    updatedAtMs: updatedMs,
+    certificate: certificateId !== null ? { id: certificateId, fingerprintSha256: fingerprintSha256 ?? '', subject: subject ?? '', notAfterMs: notAfterMs ?? 0 } : null,
     serviceToken:
-      row.token_id !== null
+      tokenId !== null
         ? {
-            id: row.token_id,
-            issuedAt: new Date(Number(row.issued_ms)),
-            expiresAt: new Date(Number(row.expires_ms)),
-            installedAt: date(row.installed_ms),
-            status: row.token_status ?? '',
-            downloadedBy: row.downloader_id !== null ? { id: row.downloader_id, name: row.downloader_name ?? '' } : null,
+            id: tokenId,
+            issuedAtMs: issuedMs ?? 0,
+            expiresAtMs: expiresMs ?? 0,
+            installedAtMs: installedMs,
+            status: tokenStatus ?? '',
+            downloadedBy: downloaderId !== null ? { id: downloaderId, name: downloaderName ?? '' } : null,
           }
         : null,
   };

@@ -33,3 +33,17 @@ export interface PreparedSql {
 export function prepareSql(db: Db, name: string, query: SQL): PreparedSql {
   return db._.session.prepareQuery(dialect.sqlToQuery(query), undefined, name, false);
 }
+
+/** A prepared statement whose rows arrive as arrays of column values, in the order they are selected. */
+export interface PreparedSqlArrays {
+  execute(values: Record<string, unknown>): Promise<unknown[][]>;
+}
+
+/**
+ * Like prepareSql, with each row an array (postgres.js `.values()`, PGlite's array row mode): for
+ * wide rows read many at a time. A row object with more than a dozen keys is a dictionary-mode
+ * object in V8, larger and slower to read than an array (the mdmServers list, db/link-views.ts).
+ */
+export function prepareSqlArrays(db: Db, name: string, query: SQL): PreparedSqlArrays {
+  return db._.session.prepareQuery<{ execute: unknown[][]; all: unknown; values: unknown }>(dialect.sqlToQuery(query), undefined, name, true, (rows) => rows);
+}

@@ -5,8 +5,12 @@
  * toISOString itself; an invalid date throws as toISOString does.
  */
 export function isoTime(date: Date): string {
-  const ms = date.getTime();
-  if (!(ms >= 0 && ms < LATEST)) return date.toISOString();
+  return isoTimeOfMs(date.getTime());
+}
+
+/** isoTime of epoch milliseconds, for times read as numbers (db/link-views.ts): no Date on the common path. */
+export function isoTimeOfMs(ms: number): string {
+  if (!(ms >= 0 && ms < LATEST)) return new Date(ms).toISOString();
   const day = Math.floor(ms / DAY_MS);
   let rest = ms - day * DAY_MS;
   const hours = Math.floor(rest / 3_600_000);
