@@ -13,6 +13,7 @@ import { principalOf, requirePermission } from './auth';
 import { readAttributes, jsonBody, multipartFile } from './body';
 import { bindIdempotencyKey, bindToExisting, DEFAULT_IDEMPOTENCY_KEY_TTL_MS, requestFingerprint, supersededReplay, withBinding, type IdempotencyDeps } from './idempotency';
 import type { LinkCommands } from './link-commands';
+import { sendJson } from './json-response';
 import { problem } from './problem';
 import { mdmServerResource, serviceTokenAttributes } from './serialize';
 import { rehearseTokenDownload, tokenDownload } from './token-download';
@@ -91,7 +92,7 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
     const last = page[page.length - 1];
     const nextKey = last ? (sort === 'tokenExpiry' ? last.serviceToken?.expiresAtMs ?? NO_TOKEN_CURSOR_KEY : last.createdAtMs) : 0;
     const next = views.length > q.limit && last ? { key: String(nextKey), id: last.id } : undefined;
-    res.json({ data: page.map(mdmServerResource), ...paging.answer(q.limit, next) });
+    sendJson(res, { data: page.map(mdmServerResource), ...paging.answer(q.limit, next) });
   });
 
   router.post('/', requirePermission('dms.add'), json, async (req, res) => {

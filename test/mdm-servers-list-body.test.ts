@@ -125,7 +125,7 @@ const R4 = resource(L4, {
 });
 
 /** The exact text of a JSON answer, with the headers every list and read answers with. */
-async function expectBody(pathname: string, expected: unknown): Promise<void> {
+async function expectBody(pathname: string, expected: unknown): Promise<Headers> {
   const res = await get(pathname);
   const text = JSON.stringify(expected);
   expect(res.status, pathname).toBe(200);
@@ -133,16 +133,22 @@ async function expectBody(pathname: string, expected: unknown): Promise<void> {
   expect(res.headers.get('content-type'), pathname).toBe('application/json; charset=utf-8');
   expect(res.headers.get('content-length'), pathname).toBe(String(Buffer.byteLength(text)));
   expect(res.headers.get('cache-control'), pathname).toBe('no-store');
+  return res.headers;
+}
+
+/** List pages answer without Express's ETag (api/json-response.ts: no-store answers are never revalidated). */
+async function expectPage(pathname: string, expected: unknown): Promise<void> {
+  expect((await expectBody(pathname, expected)).get('etag'), pathname).toBeNull();
 }
 
 describe('GET /v1/mdmServers answers byte for byte', () => {
   it('pages in creation order (milliseconds truncated), with the signed cursor and next link', async () => {
-    await expectBody('/v1/mdmServers?limit=2', {
+    await expectPage('/v1/mdmServers?limit=2', {
       data: [R3, R1],
       meta: { paging: { limit: 2, nextCursor: CURSOR } },
       links: { self: '/v1/mdmServers?limit=2', next: `/v1/mdmServers?limit=2&cursor=${CURSOR}` },
     });
-    await expectBody(`/v1/mdmServers?limit=2&cursor=${CURSOR}`, {
+    await expectPage(`/v1/mdmServers?limit=2&cursor=${CURSOR}`, {
       data: [R2, R4],
       meta: { paging: { limit: 2, nextCursor: null } },
       links: { self: `/v1/mdmServers?limit=2&cursor=${CURSOR}` },
@@ -150,12 +156,21 @@ describe('GET /v1/mdmServers answers byte for byte', () => {
   });
 
   it('sort=tokenExpiry (links without a token last) and filter[expiringWithinDays]', async () => {
-    await expectBody('/v1/mdmServers?sort=tokenExpiry', { data: [R4, R1, R2, R3], meta: { paging: { limit: 100, nextCursor: null } }, links: { self: '/v1/mdmServers?sort=tokenExpiry' } });
-    await expectBody('/v1/mdmServers?filter%5BexpiringWithinDays%5D=30', {
+    await expectPage('/v1/mdmServers?sort=tokenExpiry', { data: [R4, R1, R2, R3], meta: { paging: { limit: 100, nextCursor: null } }, links: { self: '/v1/mdmServers?sort=tokenExpiry' } });
+    await expectPage('/v1/mdmServers?filter%5BexpiringWithinDays%5D=30', {
       data: [R4],
       meta: { paging: { limit: 100, nextCursor: null } },
       links: { self: '/v1/mdmServers?filter%5BexpiringWithinDays%5D=30' },
     });
+  });
+
+  it('HEAD answers with a page\'s headers and no body', async () => {
+    const head = await fetch(`${base}/v1/mdmServers?limit=2`, { method: 'HEAD', headers: { authorization: `Bearer ${apiKey}` } });
+    const page = await get('/v1/mdmServers?limit=2');
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    expect(head.headers.get('content-length')).toBe(page.headers.get('content-length'));
+    expect(head.headers.get('content-type')).toBe('application/json; charset=utf-8');
   });
 
   it('a read by id shows the same resource', async () => {
