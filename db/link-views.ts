@@ -30,8 +30,12 @@ export interface LinkView {
 
 const downloader = aliasedTable(users, 'downloader');
 
-/** A timestamp as epoch milliseconds (float8): a plain number on both drivers, no date parsing per value. */
-const ms = (column: AnyColumn) => sql`floor(extract(epoch from ${column}) * 1000)::float8`;
+/**
+ * A timestamp as epoch milliseconds (float8), truncated: a plain number on both drivers, no date
+ * parsing per value. date_part is float8 arithmetic, half the cost in Postgres of extract's numeric
+ * (five per row); on a time already cut to whole milliseconds, round() makes its result exact.
+ */
+const ms = (column: AnyColumn) => sql`round(date_part('epoch', date_trunc('milliseconds', ${column})) * 1000)`;
 
 /** One row of the views' query: its columns in the order viewsQuery selects them. */
 type ViewRow = [
