@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isoTime } from '../../domain/iso-time';
+import { isoTime, isoTimeOfMs } from '../../domain/iso-time';
 
 // The API's dates are written by isoTime instead of toISOString: the text must be the same for every date.
 describe('isoTime', () => {
@@ -18,6 +18,14 @@ describe('isoTime', () => {
       const expected = new Date(ms).toISOString();
       if (isoTime(new Date(ms)) !== expected) expect(isoTime(new Date(ms))).toBe(expected);
     }
+  });
+
+  it('isoTimeOfMs writes the same from epoch milliseconds, a fraction of one truncated as Date does', () => {
+    for (const ms of [0, 59_999, 60_000, 3_599_999, 86_399_999, Date.UTC(2026, 10, 30, 23, 59, 59, 999), Date.UTC(9999, 11, 31, 23, 59, 59, 999), -1, 1.5, 1_767_323_045_678.9]) {
+      expect(isoTimeOfMs(ms)).toBe(new Date(ms).toISOString());
+    }
+    expect(() => isoTimeOfMs(Number.NaN)).toThrow(RangeError);
+    expect(() => isoTimeOfMs(Number.POSITIVE_INFINITY)).toThrow(RangeError);
   });
 
   it('refuses an invalid date as toISOString does', () => {
