@@ -1,4 +1,4 @@
-import { and, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import { fixedWindow, peekVerdict, secondsUntil, type RateLimit, type RateLimitVerdict } from '../domain/rate-limit';
 import type { Db } from './client';
 import { preparedPerDatabase } from './prepared';
@@ -33,6 +33,19 @@ export async function hitRateLimit(db: Db, rule: RateLimitRule): Promise<RateLim
 const windowsOfBucket = preparedPerDatabase((db) =>
   db.select().from(rateLimitWindows).where(eq(rateLimitWindows.bucket, sql.placeholder('bucket'))).prepare('rate_limit_windows_of_bucket'),
 );
+
+/**
+ * For a prepared statement that reads one throttle window in the same round trip as the request's
+ * other rows: `.leftJoin(rateLimitWindows, throttleWindowOn())`, executed with `throttleWindowValues`.
+ */
+export function throttleWindowOn(): SQL | undefined {
+  return and(eq(rateLimitWindows.bucket, sql.placeholder('bucket')), eq(rateLimitWindows.windowStart, sql.placeholder('windowStart')));
+}
+
+/** Values for `throttleWindowOn`'s placeholders (a placeholder is not mapped by its column: the start goes as ISO text). */
+export function throttleWindowValues(bucket: string, windowStart: Date): { bucket: string; windowStart: string } {
+  return { bucket, windowStart: windowStart.toISOString() };
+}
 
 /**
  * Reads the buckets' current windows without counting: refused when any is already at its limit
