@@ -1,10 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { findApiKeyOwner, findApiKeyRequestContext, type Principal } from '../db/identity';
 import type { Db } from '../db/client';
-import { hitRateLimit, peekRateLimits, type RateLimitRule, type RateLimitVerdict } from '../db/rate-limits';
+import { hitRateLimit, peekRateLimits, type RateLimitRule } from '../db/rate-limits';
 import { DEFAULT_SESSION_TIMEOUTS, type SessionTimeouts } from '../db/sessions';
 import { apiKeyPrefix } from '../domain/api-key';
-import { fixedWindow, secondsUntil } from '../domain/rate-limit';
+import { fixedWindow, peekVerdict, type RateLimitVerdict } from '../domain/rate-limit';
 import type { Permission } from '../domain/permissions';
 import { problem, sendProblem } from './problem';
 import { recordRefusal } from './refusal-audit';
@@ -56,11 +56,9 @@ export function authenticate(
     let principal: Principal | undefined;
     if (key) {
       // The common case (automation with a key): the address's window and the key in one round trip.
-      const window = fixedWindow(at, throttle.windowSeconds);
-      const context = await findApiKeyRequestContext(db, { addressBucket: addressRule.bucket, windowStart: window.start, key });
-      if (context.addressRefusals >= addressRule.limit) {
-        return tooMany(res, { allowed: false, count: context.addressRefusals, retryAfterSeconds: secondsUntil(window.end, at) });
-      }
+      const context = await findApiKeyRequestContext(db, { addressBucket: addressRule.bucket, windowStart: fixedWindow(at, throttle.windowSeconds).start, key });
+      const blocked = peekVerdict(context.addressRefusals, addressRule, at);
+      if (!blocked.allowed) return tooMany(res, blocked);
       principal = await context.principal();
     } else {
       const blocked = await peekRateLimits(db, [addressRule]);

@@ -4,6 +4,7 @@
  * printed table with one verdict per goal and column.
  */
 import type { ColumnReport, Part, Report } from './run';
+import { describeCpu } from './storm';
 
 /** A figure and the size it was measured at; value null when it was not measured (reason says why). */
 export interface Figure {
@@ -235,6 +236,8 @@ export function renderTable(r: Report): string {
         `${name} ${x.started} started${x.startedInTime ? '' : ' (late)'}, ${x.recorded} recorded, lost ${x.lost}, doubled ${x.doubled}, drained in ${fmt(x.drainSeconds, 2)} s = ${fmt(x.remindersPerSecond)}/s`;
       lines.push('');
       lines.push(`${c.column} timer storm: ${side('service', s.service)}; ${side('ceiling', s.ceiling)}`);
+      if (s.service.cpu) lines.push(`${c.column} timer storm, service ${describeCpu(s.service.cpu)}`);
+      if (s.ceiling.cpu) lines.push(`${c.column} timer storm, ceiling ${describeCpu(s.ceiling.cpu)}`);
     }
   }
   for (const note of r.notes) lines.push(`note: ${note}`);

@@ -6,7 +6,9 @@
  * ceiling side — and the drain rate is reminders per second from the due second to the last one.
  */
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import { CEILING_TASK_QUEUE } from './ceiling';
+import { cpuPerUnit, sampleCpu, type CpuPerUnit } from './cpu-meter';
 import { countActive, startParkedLifecycles, YEAR_DURATIONS, type StartResult } from './lifecycles';
 import type { ReminderCount, SeededLink } from './protocol';
 import type { Stack } from './stack';
@@ -49,6 +51,11 @@ export interface StormSide {
   remindersPerSecond: number | null;
   /** Where the time went, from a sample of the recorded histories (diagnostic). */
   timeline?: StormTimeline;
+  /**
+   * CPU per reminder recorded during the drain, by process: what bounds the rate on this machine
+   * when the processes together keep every core busy.
+   */
+  cpu?: CpuPerUnit;
 }
 
 export interface StormResult {
@@ -60,6 +67,7 @@ export interface StormResult {
 async function side(
   stack: Stack,
   label: string,
+  workerPid: number | undefined,
   links: SeededLink[],
   start: (dueAtMs: number) => Promise<{ result: StartResult; links: SeededLink[] }>,
   dueAtMs: number,
@@ -90,6 +98,8 @@ async function side(
       `${startedInTime ? '' : ' — NOT all before the due second: the storm is smaller than asked'}; due in ${Math.max(0, Math.round((dueAtMs - Date.now()) / 1000))} s`,
   );
   await sleep(Math.max(0, dueAtMs - Date.now()));
+  const pids = { temporal: stack.devServer.pid, worker: workerPid };
+  const cpuAtDue = sampleCpu(pids);
   const deadline = Date.now() + settings.drainTimeLimitMs;
   let seen: ReminderCount = { links: 0, recorded: 0, doubled: 0, lastAtMs: null };
   progressAt = Date.now() + 5000;
@@ -102,6 +112,7 @@ async function side(
     }
     await sleep(250);
   }
+  const cpu = cpuPerUnit(cpuAtDue, sampleCpu(pids), seen.links, os.cpus().length);
   // Past the limit, keep counting a while: a reminder recorded then is late, not lost.
   const byLimit = seen.links;
   const graceUntil = Date.now() + Math.min(60_000, settings.drainTimeLimitMs / 2);
@@ -116,6 +127,7 @@ async function side(
   const drainSeconds = seen.lastAtMs === null ? null : Math.max(0.001, (seen.lastAtMs - dueAtMs) / 1000);
   const timeline = await stormTimeline(stack.client, links.map((l) => l.linkId), dueAtMs).catch(() => undefined);
   log(`  ${label}: ${seen.links} of ${result.started} recorded, last ${drainSeconds ?? '—'} s after the due second${timeline ? `; ${describeTimeline(timeline)}` : ''}`);
+  log(`  ${label}: ${describeCpu(cpu)}`);
   return {
     links: links.length,
     started: result.started,
@@ -128,7 +140,16 @@ async function side(
     drainSeconds: drainSeconds === null ? null : Math.round(drainSeconds * 100) / 100,
     remindersPerSecond: drainSeconds === null ? null : Math.round((seen.links / drainSeconds) * 10) / 10,
     ...(timeline ? { timeline } : {}),
+    cpu,
   };
+}
+
+export function describeCpu(cpu: CpuPerUnit): string {
+  const ms = (v: number | null) => (v === null ? '?' : v.toFixed(1));
+  return (
+    `CPU per reminder: Temporal server ${ms(cpu.temporalMs)} ms, worker ${ms(cpu.workerMs)} ms, Postgres ${ms(cpu.postgresMs)} ms` +
+    (cpu.machineLimitPerSecond === null ? '' : ` — these alone fill the machine's cores at ${cpu.machineLimitPerSecond}/s`)
+  );
 }
 
 export async function measureStorm(stack: Stack, settings: StormSettings, certificateDer: Buffer, log: (line: string) => void): Promise<StormResult> {
@@ -154,6 +175,7 @@ export async function measureStorm(stack: Stack, settings: StormSettings, certif
   const service = await side(
     stack,
     'service',
+    stack.worker.pid,
     seeded,
     async () => ({
       result: await startParkedLifecycles(stack.client, {
@@ -189,6 +211,7 @@ export async function measureStorm(stack: Stack, settings: StormSettings, certif
   const ceiling = await side(
     stack,
     'ceiling',
+    stack.ceilingWorker.pid,
     fabricated,
     async () => ({
       result: await startParkedLifecycles(stack.client, {

@@ -5,6 +5,7 @@ import { aggregatedAuditIncrement, aggregatedAuditRow } from './audit-aggregate'
 import type { Db } from './client';
 import { auditEvents, depSessions, links, oauthNonces, organizations, rateLimitWindows, serviceTokens, users } from './schema';
 import { preparedPerDatabase, prepareSql } from './prepared';
+import { throttleWindowOn, throttleWindowValues } from './rate-limits';
 import { termsAcceptedSql } from './terms';
 
 /** A fresh session token (32 random bytes, base64url); only its SHA-256 is stored. */
@@ -57,7 +58,7 @@ const sessionContext = preparedPerDatabase((db) =>
     })
     // One row whatever matches: the throttle window and the token are each there or not.
     .from(sql`(select 1) as one`)
-    .leftJoin(rateLimitWindows, and(eq(rateLimitWindows.bucket, sql.placeholder('bucket')), eq(rateLimitWindows.windowStart, sql.placeholder('windowStart'))))
+    .leftJoin(rateLimitWindows, throttleWindowOn())
     .leftJoin(serviceTokens, eq(serviceTokens.consumerKey, sql.placeholder('consumerKey')))
     .leftJoin(links, eq(links.id, serviceTokens.linkId))
     .prepare('dep_session_context'),
@@ -73,8 +74,7 @@ export async function findSessionContext(
   input: { addressBucket: string; windowStart: Date; consumerKey: string | undefined },
 ): Promise<SessionRequestContext> {
   const [row] = await sessionContext(db).execute({
-    bucket: input.addressBucket,
-    windowStart: input.windowStart.toISOString(),
+    ...throttleWindowValues(input.addressBucket, input.windowStart),
     // No key (an unreadable header): a null matches no token.
     consumerKey: input.consumerKey ?? null,
   });

@@ -5,6 +5,7 @@ import { BUILT_IN_ROLES, isBuiltInRole, isPermission, type Permission } from '..
 import type { Db } from './client';
 import { uniqueViolation } from './errors';
 import { preparedPerDatabase } from './prepared';
+import { throttleWindowOn, throttleWindowValues } from './rate-limits';
 import { apiKeys, organizations, rateLimitWindows, roles, users } from './schema';
 
 export interface Principal {
@@ -38,7 +39,7 @@ const apiKeyRequest = preparedPerDatabase((db) =>
       role: users.role,
     })
     .from(sql`(select 1) as one`)
-    .leftJoin(rateLimitWindows, and(eq(rateLimitWindows.bucket, sql.placeholder('bucket')), eq(rateLimitWindows.windowStart, sql.placeholder('windowStart'))))
+    .leftJoin(rateLimitWindows, throttleWindowOn())
     .leftJoin(apiKeys, and(eq(apiKeys.keyHash, sql.placeholder('keyHash')), isNull(apiKeys.revokedAt)))
     .leftJoin(users, and(eq(users.id, apiKeys.userId), isNull(users.departedAt)))
     .prepare('admin_api_key_request'),
@@ -56,7 +57,7 @@ export interface ApiKeyRequestContext {
 
 /** The address's throttle window (`addressBucket`, the window starting at `windowStart`) and the bearer key's user. */
 export async function findApiKeyRequestContext(db: Db, input: { addressBucket: string; windowStart: Date; key: string }): Promise<ApiKeyRequestContext> {
-  const [row] = await apiKeyRequest(db).execute({ bucket: input.addressBucket, windowStart: input.windowStart.toISOString(), keyHash: hashApiKey(input.key) });
+  const [row] = await apiKeyRequest(db).execute({ ...throttleWindowValues(input.addressBucket, input.windowStart), keyHash: hashApiKey(input.key) });
   return {
     addressRefusals: row?.addressRefusals ?? 0,
     async principal() {

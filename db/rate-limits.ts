@@ -1,25 +1,13 @@
-import { and, eq, inArray, lte, sql } from 'drizzle-orm';
-import { fixedWindow, secondsUntil } from '../domain/rate-limit';
+import { and, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { fixedWindow, peekVerdict, secondsUntil, type RateLimit, type RateLimitVerdict } from '../domain/rate-limit';
 import type { Db } from './client';
 import { preparedPerDatabase } from './prepared';
 import { rateLimitWindows } from './schema';
 
-export interface RateLimitRule {
+export interface RateLimitRule extends RateLimit {
   /** What is counted, e.g. `admin-auth:ip:203.0.113.7`. */
   bucket: string;
-  /** Hits allowed per window. */
-  limit: number;
-  windowSeconds: number;
   now?: Date;
-}
-
-export interface RateLimitVerdict {
-  /** False once the window's count is over `limit`. */
-  allowed: boolean;
-  /** Hits counted in the current window, this one included. */
-  count: number;
-  /** Seconds until the window ends, when refused; 0 when allowed. */
-  retryAfterSeconds: number;
 }
 
 /**
@@ -47,6 +35,19 @@ const windowsOfBucket = preparedPerDatabase((db) =>
 );
 
 /**
+ * For a prepared statement that reads one throttle window in the same round trip as the request's
+ * other rows: `.leftJoin(rateLimitWindows, throttleWindowOn())`, executed with `throttleWindowValues`.
+ */
+export function throttleWindowOn(): SQL | undefined {
+  return and(eq(rateLimitWindows.bucket, sql.placeholder('bucket')), eq(rateLimitWindows.windowStart, sql.placeholder('windowStart')));
+}
+
+/** Values for `throttleWindowOn`'s placeholders (a placeholder is not mapped by its column: the start goes as ISO text). */
+export function throttleWindowValues(bucket: string, windowStart: Date): { bucket: string; windowStart: string } {
+  return { bucket, windowStart: windowStart.toISOString() };
+}
+
+/**
  * Reads the buckets' current windows without counting: refused when any is already at its limit
  * (so the next hit would be over). For "is this caller throttled?" before doing the work.
  */
@@ -54,9 +55,8 @@ export async function peekRateLimits(db: Db, rules: readonly RateLimitRule[]): P
   let verdict: RateLimitVerdict = { allowed: true, count: 0, retryAfterSeconds: 0 };
   if (!rules.length) return verdict;
   const now = rules[0]?.now ?? new Date();
-  const windows = rules.map((r) => ({ rule: r, window: fixedWindow(r.now ?? now, r.windowSeconds) }));
   const [only] = rules;
-  // One bucket, the common case (every admin API request, every /session): a prepared statement.
+  // One bucket, the common case (an admin API request without a key: the console's cookie, or none): a prepared statement.
   const rows =
     only && rules.length === 1
       ? await windowsOfBucket(db).execute({ bucket: only.bucket })
@@ -69,13 +69,12 @@ export async function peekRateLimits(db: Db, rules: readonly RateLimitRule[]): P
               rules.map((r) => r.bucket),
             ),
           );
-  for (const { rule, window } of windows) {
-    const row = rows.find((r) => r.bucket === rule.bucket && r.windowStart.getTime() === window.start.getTime());
-    const count = row?.count ?? 0;
-    if (count >= rule.limit) {
-      const retryAfterSeconds = secondsUntil(window.end, rule.now ?? now);
-      if (verdict.allowed || retryAfterSeconds > verdict.retryAfterSeconds) verdict = { allowed: false, count, retryAfterSeconds };
-    }
+  for (const rule of rules) {
+    const at = rule.now ?? now;
+    const start = fixedWindow(at, rule.windowSeconds).start.getTime();
+    const row = rows.find((r) => r.bucket === rule.bucket && r.windowStart.getTime() === start);
+    const peeked = peekVerdict(row?.count ?? 0, rule, at);
+    if (!peeked.allowed && (verdict.allowed || peeked.retryAfterSeconds > verdict.retryAfterSeconds)) verdict = peeked;
   }
   return verdict;
 }

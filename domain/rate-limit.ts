@@ -15,3 +15,27 @@ export function fixedWindow(now: Date, windowSeconds: number): RateWindow {
 export function secondsUntil(end: Date, now: Date): number {
   return Math.max(1, Math.ceil((end.getTime() - now.getTime()) / 1000));
 }
+
+/** What a throttle allows: `limit` hits per fixed window of `windowSeconds`. */
+export interface RateLimit {
+  limit: number;
+  windowSeconds: number;
+}
+
+export interface RateLimitVerdict {
+  /** False once the window's count is over `limit`. */
+  allowed: boolean;
+  /** Hits counted in the current window (after `hitRateLimit`: this one included). */
+  count: number;
+  /** Seconds until the window ends, when refused; 0 when allowed. */
+  retryAfterSeconds: number;
+}
+
+/**
+ * The verdict on a window already holding `count` hits, read before counting another: refused once
+ * the count reached the limit (the next hit would be over it), until the window `now` is in ends.
+ */
+export function peekVerdict(count: number, rule: RateLimit, now: Date): RateLimitVerdict {
+  if (count < rule.limit) return { allowed: true, count, retryAfterSeconds: 0 };
+  return { allowed: false, count, retryAfterSeconds: secondsUntil(fixedWindow(now, rule.windowSeconds).end, now) };
+}

@@ -10,6 +10,8 @@ export interface DevServer {
   address: string;
   namespace: string;
   uiUrl: string | undefined;
+  /** The server's process (the bench meters its CPU); unknown when the SDK started it. */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -83,6 +85,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     address,
     namespace,
     uiUrl: uiPort === undefined ? undefined : `http://127.0.0.1:${uiPort}`,
+    pid: child.pid,
     stop: () => stopChild(child),
   };
 }
@@ -140,6 +143,7 @@ async function startWithSdkDownload(options: DevServerOptions & { port: number; 
     address: `127.0.0.1:${options.port}`,
     namespace: options.namespace,
     uiUrl: options.uiPort === undefined ? undefined : `http://127.0.0.1:${options.uiPort}`,
+    pid: undefined,
     stop: () => env.teardown(),
   };
 }

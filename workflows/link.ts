@@ -63,17 +63,21 @@ const activities = proxyActivities<LinkActivities>({
 });
 
 /**
- * The timer path's activities (reminders, expiry) run as local activities: in the workflow task the
- * timer woke, with their result recorded as a marker. A reminder is then one workflow task instead of
- * two plus an activity task, and in a timer storm those tasks (each a cache miss replaying the
- * history) are the bottleneck. Same implementations, timeout and retry as the activities above.
+ * The same activities run as local activities: in the workflow task that asks for them, with their
+ * result recorded as a marker. Same implementations, timeout and retry as the activities above.
+ * - The timer path (reminders, expiry): a reminder is then one workflow task instead of two plus an
+ *   activity task, and in a timer storm those tasks (each a cache miss replaying the history) are the
+ *   bottleneck.
+ * - The API's commands and the installation and revocation signals: an update waits for its
+ *   activity, and each regular activity is a dispatch through the server's matching and back (on the
+ *   dev server 60-100 ms per step, against ~15 ms for a local one; see README "Benchmark").
  */
-const timerActivities = proxyLocalActivities<LinkActivities>({
+const localActivities = proxyLocalActivities<LinkActivities>({
   startToCloseTimeout: '10 seconds',
   // No attempt or schedule-to-close limit: an outage is retried for as long as it takes, as above.
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
   // Backoffs up to this are slept inside the workflow task (heartbeated); longer ones (a real outage)
-  // become a durable timer, so a waiting reminder holds no workflow task or cache slot open.
+  // become a durable timer, so a waiting step holds no workflow task or cache slot open.
   localRetryThreshold: '10 seconds',
 });
 
@@ -228,7 +232,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
         // certificate leaves no link behind and the same request may simply be sent again.
         const atomic = request.certificate !== undefined && patched('atomic-create');
         try {
-          const { serverName } = await activities.createLinkRecord({
+          const { serverName } = await commandPath().createLinkRecord({
             ...op(),
             serverName: request.serverName,
             serverType: request.serverType,
@@ -271,7 +275,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     const tokenLive = life.token !== null && !life.token.ended;
     const nextState: LinkState = tokenLive ? 'REPLACEMENT_REQUIRED' : life.token ? life.linkState : 'READY_FOR_TOKEN';
     const replacementReason = tokenLive ? 'NEW_PUBLIC_KEY' : life.replacementReason;
-    await activities.ingestCertificate({ ...op(), certificateId, derBase64, actorUserId, nextState, replacementReason });
+    await commandPath().ingestCertificate({ ...op(), certificateId, derBase64, actorUserId, nextState, replacementReason });
     if (life.certificateId) remember(life.supersededCertificateIds, life.certificateId);
     life.certificateId = certificateId;
     const changedToReplacement = nextState === 'REPLACEMENT_REQUIRED' && life.linkState !== 'REPLACEMENT_REQUIRED';
@@ -282,9 +286,9 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
 
   /**
    * Records a notification, then delivers it (webhooks, email) in a child workflow of its own.
-   * `via` is the timer path's local activities when fire() sends it, the regular ones otherwise.
+   * `via` is the timer path's activities when fire() sends it, the command path's otherwise.
    */
-  async function notify(input: Omit<NotifyInput, 'operationId' | 'linkId' | 'orgId'>, via: Pick<LinkActivities, 'notify'> = activities): Promise<void> {
+  async function notify(input: Omit<NotifyInput, 'operationId' | 'linkId' | 'orgId'>, via: Pick<LinkActivities, 'notify'> = commandPath()): Promise<void> {
     const recorded: { notificationId?: string; deliver?: boolean } | null | undefined = await via.notify({ ...op(), ...input });
     // Histories recorded before webhook delivery start no child here (and their notify returned nothing).
     if (!recorded?.notificationId || !patched('webhook-delivery')) return;
@@ -365,7 +369,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
         if (request.durations) durations = request.durations;
         let issued: { issuedAtMs: number; expiresAtMs: number };
         try {
-          issued = await activities.issueServiceToken({
+          issued = await commandPath().issueServiceToken({
             ...op(),
             tokenId: request.tokenId,
             certificateId: life.certificateId,
@@ -406,7 +410,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
       serialized(async () => {
         requireLive();
         try {
-          const { serverName } = await activities.updateLinkRecord({ ...op(), ...request });
+          const { serverName } = await commandPath().updateLinkRecord({ ...op(), ...request });
           life.serverName = serverName;
         } catch (err) {
           throw domainFailure(err);
@@ -427,7 +431,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     (request) =>
       serialized(async () => {
         requireLive();
-        await activities.deleteLinkRecord({ ...op(), actorUserId: request.actorUserId });
+        await commandPath().deleteLinkRecord({ ...op(), actorUserId: request.actorUserId });
         deleted = true;
         life.linkState = 'DELETED';
         if (life.token) life.token.ended = true;
@@ -463,7 +467,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
         // Only the current, still-working token can be installed; a repeated signal is a no-op.
         if (deleted || !token || token.tokenId !== tokenId || token.installed || token.ended) return;
         const nextState: LinkState = life.linkState === 'AWAITING_INSTALLATION' ? 'ACTIVE' : life.linkState;
-        await activities.recordInstallation({ ...op(), tokenId, nextState, replacementReason: life.replacementReason });
+        await commandPath().recordInstallation({ ...op(), tokenId, nextState, replacementReason: life.replacementReason });
         token.installed = true;
         life.linkState = nextState;
         await notify({ tokenId, kind: 'TOKEN_INSTALLED', detail: {} });
@@ -475,7 +479,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
       survive('revocation', async () => {
         const token = life.token;
         if (deleted || !token || token.tokenId !== tokenId || token.ended) return;
-        await activities.requireReplacement({ ...op(), tokenId, reason, nextState: 'REPLACEMENT_REQUIRED', replacementReason: reason });
+        await commandPath().requireReplacement({ ...op(), tokenId, reason, nextState: 'REPLACEMENT_REQUIRED', replacementReason: reason });
         token.ended = true;
         life.linkState = 'REPLACEMENT_REQUIRED';
         life.replacementReason = reason;
@@ -551,11 +555,20 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
 
   /**
    * Where a timer step's activities run: locally in runs that reach it with the patch (see
-   * timerActivities); histories recorded before scheduled regular activities here and replay so.
+   * localActivities); histories recorded before scheduled regular activities here and replay so.
    * Asked only where a step runs an activity, so the patch marker sits where the commands differ.
    */
   function timerPath(): Pick<LinkActivities, 'notify' | 'expireServiceToken'> {
-    return patched('local-timer-activities') ? timerActivities : activities;
+    return patched('local-timer-activities') ? localActivities : activities;
+  }
+
+  /**
+   * Where a command's or signal's activities run: locally in runs that reach it with the patch (see
+   * localActivities); histories recorded before scheduled regular activities here and replay so.
+   * Asked at each activity call, so the patch marker sits where the commands differ.
+   */
+  function commandPath(): LinkActivities {
+    return patched('local-command-activities') ? localActivities : activities;
   }
 
   async function fire(due: DueEvent): Promise<void> {

@@ -4,9 +4,9 @@ import { recordAudit } from '../../db/audit';
 import { recordAggregatedAudit } from '../../db/audit-aggregate';
 import type { Db } from '../../db/client';
 import type { DepTokenRecord } from '../../db/dep-sessions';
-import { hitRateLimit, type RateLimitRule, type RateLimitVerdict } from '../../db/rate-limits';
+import { hitRateLimit, type RateLimitRule } from '../../db/rate-limits';
 import type { DepSessionRefusal } from '../../domain/dep-errors';
-import { fixedWindow, secondsUntil } from '../../domain/rate-limit';
+import { fixedWindow, peekVerdict, type RateLimitVerdict } from '../../domain/rate-limit';
 import type { Logger } from '../../runtime/logger';
 
 /** DEP_SESSION_FAILURES_PER_ADDRESS / _PER_KEY per AUTH_FAILURE_WINDOW_SECONDS. */
@@ -43,9 +43,8 @@ export function addressThrottleWindow(req: Request, t: SessionThrottle, at: Date
 }
 
 /** The address's verdict before any work: refused (with Retry-After) once its refusals reached the limit. */
-export function addressThrottled(refusals: number, t: SessionThrottle, at: Date): RateLimitVerdict | undefined {
-  if (refusals < t.failuresPerAddress) return undefined;
-  return { allowed: false, count: refusals, retryAfterSeconds: secondsUntil(fixedWindow(at, t.windowSeconds).end, at) };
+export function addressThrottled(refusals: number, t: SessionThrottle, at: Date): RateLimitVerdict {
+  return peekVerdict(refusals, { limit: t.failuresPerAddress, windowSeconds: t.windowSeconds }, at);
 }
 
 /** 429 in the JSON shape of the other /session refusals, with Retry-After. */

@@ -210,7 +210,7 @@ export function sessionRouter(deps: SessionDeps): Router {
       consumerKey: header.ok ? header.oauth.consumerKey : header.hint,
     });
     const blocked = addressThrottled(context.addressRefusals, options.refusalThrottle, at);
-    if (blocked) return tooManySessions(res, blocked);
+    if (!blocked.allowed) return tooManySessions(res, blocked);
     const verdict = verify(req, at, header, context.token);
     if (!verdict.ok) return refuseSession(deps, req, res, verdict.refusal, { token: verdict.token, consumerKey: verdict.consumerKey, signed: verdict.signed, at });
     const { token, oauth } = verdict;
