@@ -6,7 +6,7 @@ import { lifecycleQuery } from '../workflows/link';
 import { cleanupTestCertificates, makeRsaCertificate } from './support/certificates';
 import { recordHistories } from './support/histories';
 import { createLink, notificationKinds, uploadCertificate } from './support/links';
-import { allRunEvents, localActivityMarkers, patchMarkers, scheduledActivityTypes } from './support/run-events';
+import { allRunEvents, markersAfterTokenDownload, patchMarkers, scheduledActivityTypes } from './support/run-events';
 import { apiClient, eventually, startTestStack, type TestStack } from './support/stack';
 
 // The timer path (install reminder, renewal reminder, expiry) runs its activities as local ones, in
@@ -15,13 +15,6 @@ import { apiClient, eventually, startTestStack, type TestStack } from './support
 // Install reminder 4 s after the download, the renewal reminder 8 s after it, expiry at 20 s.
 const durations = { tokenValidity: 'PT20S', reminderOffsets: ['PT12S'], installReminderAfter: 'PT4S' };
 const EventType = temporal.api.enums.v1.EventType;
-
-/** The timer steps' local activities: those after the token download (the onboarding's come first). */
-function timerMarkers(events: Parameters<typeof localActivityMarkers>[0]) {
-  const markers = localActivityMarkers(events);
-  const download = markers.findIndex((m) => m.activityType === 'issueServiceToken');
-  return markers.slice(download + 1);
-}
 
 let stack: TestStack;
 let call: ReturnType<typeof apiClient>;
@@ -62,13 +55,13 @@ describe('timer steps run as local activities', () => {
     // too (test/command-local-activities.test.ts); here only the timer steps' markers matter.
     expect(scheduledActivityTypes(events)).toEqual([]);
     expect(patchMarkers(events)).toContain('local-timer-activities');
-    const markers = timerMarkers(events);
+    const markers = markersAfterTokenDownload(events);
     expect(markers.map((m) => m.activityType)).toEqual(['notify', 'notify', 'expireServiceToken', 'notify']);
 
     // Each timer step is one workflow task: the task its timer woke ran the local activities and
     // recorded them (with the next timer or the continue-as-new) in its one completion.
     for (const run of runs) {
-      for (const marker of timerMarkers(run)) {
+      for (const marker of markersAfterTokenDownload(run)) {
         const markerAt = run.findIndex((e) => Number(e.eventId) === marker.workflowTaskCompletedEventId);
         const firedAt = run.slice(0, markerAt).findLastIndex((e) => e.eventType === EventType.EVENT_TYPE_TIMER_FIRED);
         expect(firedAt).toBeGreaterThan(-1);
@@ -89,7 +82,7 @@ describe('timer steps run as local activities', () => {
           .filter((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}).some((key) => key.startsWith('Dms')))
           .map((e) => Number(e.upsertWorkflowSearchAttributesEventAttributes?.workflowTaskCompletedEventId)),
       );
-      const runMarkers = timerMarkers(run);
+      const runMarkers = markersAfterTokenDownload(run);
       for (const marker of runMarkers) {
         const expiryTask = runMarkers.some((m) => m.activityType === 'expireServiceToken' && m.workflowTaskCompletedEventId === marker.workflowTaskCompletedEventId);
         if (!expiryTask) reminders++;

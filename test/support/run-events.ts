@@ -50,6 +50,16 @@ export function localActivityMarkers(events: HistoryEvent[]): LocalActivityMarke
     });
 }
 
+/**
+ * The local activities recorded after the last token download (`issueServiceToken`): the timer
+ * path's, with the API's onboarding (create, certificate, token) set aside. All of them when there was none.
+ */
+export function markersAfterTokenDownload(events: HistoryEvent[]): LocalActivityMarker[] {
+  const markers = localActivityMarkers(events);
+  const download = markers.findLastIndex((m) => m.activityType === 'issueServiceToken');
+  return markers.slice(download + 1);
+}
+
 /** The regular activities a run scheduled, by type. */
 export function scheduledActivityTypes(events: HistoryEvent[]): string[] {
   return events
