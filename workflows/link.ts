@@ -145,6 +145,13 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
   /** Bumped on every change, so the timer wait wakes up and replans. */
   let version = 0;
 
+  // One patch marker for every patch below: a run started on this code takes them all without
+  // recording each. Core writes the TemporalChangeVersion search attribute (a visibility write) with
+  // each patch's first marker in a run: five on a create, three more at a run's first reminder, ~3 ms
+  // each on the dev server. Runs recorded before this marker replay each patch as they were recorded.
+  const allPatches = patched('link-patches-2026-11');
+  const has = (patchId: string): boolean => allPatches || patched(patchId);
+
   // Handlers take turns: two updates never interleave their activities.
   const serialized = takeTurns();
   const op = () => ({ operationId: uuid4(), linkId, orgId });
@@ -160,7 +167,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     // storm those writes were a share of the server's work for nothing. Older histories wrote it.
     // Decided at the run's first publish, whose write happens anyway: a patch's first marker in a run
     // writes the TemporalChangeVersion search attribute too, which a reminder's task should not.
-    upsertChangedOnly ??= patched('upsert-changed-attributes-only');
+    upsertChangedOnly ??= has('upsert-changed-attributes-only');
     if (written !== publishedAttributes || !upsertChangedOnly) upsertSearchAttributes(attributes);
     publishedAttributes = written;
     const expiry = life.token ? new Date(life.token.expiresAtMs).toISOString() : 'no token';
@@ -186,7 +193,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
   // continued as new, then a rename) are handed to the handlers as each is registered. Signals are
   // registered first so they take their turn before later updates, as in a running workflow;
   // registered after the updates, a revocation would run behind an update sent after it.
-  const signalsFirst = patched('signals-before-updates');
+  const signalsFirst = has('signals-before-updates');
   if (signalsFirst) registerSignalHandlers();
 
   // ---- synchronous validators: the checks that need no I/O refuse an update before it enters history ----
@@ -230,7 +237,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
         if (life.rejected) throw reject('NAME_TAKEN', 'The device management service could not be created.');
         // The link and a certificate sent with it are recorded together or not at all, so a refused
         // certificate leaves no link behind and the same request may simply be sent again.
-        const atomic = request.certificate !== undefined && patched('atomic-create');
+        const atomic = request.certificate !== undefined && has('atomic-create');
         try {
           const { serverName } = await commandPath().createLinkRecord({
             ...op(),
@@ -291,11 +298,11 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
   async function notify(input: Omit<NotifyInput, 'operationId' | 'linkId' | 'orgId'>, via: Pick<LinkActivities, 'notify'> = commandPath()): Promise<void> {
     const recorded: { notificationId?: string; deliver?: boolean } | null | undefined = await via.notify({ ...op(), ...input });
     // Histories recorded before webhook delivery start no child here (and their notify returned nothing).
-    if (!recorded?.notificationId || !patched('webhook-delivery')) return;
+    if (!recorded?.notificationId || !has('webhook-delivery')) return;
     // A notification with no receiver (no webhook endpoint for its kind, no email) starts no delivery
     // child: that child and its planning activity were half of a timer storm's Temporal work, for
     // nothing. Histories recorded before notify answered `deliver` start the child as they did.
-    if (recorded.deliver === false && patched('deliver-only-to-receivers')) return;
+    if (recorded.deliver === false && has('deliver-only-to-receivers')) return;
     await startDelivery(recorded.notificationId, input.kind);
   }
 
@@ -331,7 +338,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
         requireExternal();
         if (life.supersededCertificateIds.includes(request.certificateId)) throw supersededCertificate();
         // The certificate the link holds, sent again (a replay after continue-as-new): nothing changes.
-        if (request.certificateId === life.certificateId && patched('refuse-superseded-ids')) return { linkState: life.linkState };
+        if (request.certificateId === life.certificateId && has('refuse-superseded-ids')) return { linkState: life.linkState };
         try {
           await ingest(request.certificateId, request.derBase64, request.actorUserId);
         } catch (err) {
@@ -360,7 +367,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
         if (tokenSuperseded(request.tokenId)) throw supersededToken();
         // The current token asked for again (a replay after continue-as-new): it is answered, not re-armed.
         const current = life.token;
-        if (current && current.tokenId === request.tokenId && patched('refuse-superseded-ids')) {
+        if (current && current.tokenId === request.tokenId && has('refuse-superseded-ids')) {
           return { tokenId: current.tokenId, issuedAtMs: current.issuedAtMs, expiresAtMs: current.expiresAtMs };
         }
         if (!life.certificateId) {
@@ -500,7 +507,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
       // A refused create ends the run as failed, so the same link id (the same Idempotency-Key) may
       // try again (reuse policy ALLOW_DUPLICATE_FAILED_ONLY), while a deleted link's completed run
       // can never be started again.
-      if (patched('refused-create-fails-run')) {
+      if (has('refused-create-fails-run')) {
         throw ApplicationFailure.create({ message: 'The device management service was not created.', type: 'CREATE_REFUSED', nonRetryable: true });
       }
       return life;
@@ -512,14 +519,14 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
   // A new run right after a token download would hold the next workflow task back (the server
   // spaces continue-as-new runs ~1 s apart), delaying a quick installation. So the run continues as
   // new once the new token's first event has happened: installed, ended, or its install reminder.
-  const lazyContinueAsNew = patched('lazy-continue-as-new');
+  const lazyContinueAsNew = has('lazy-continue-as-new');
   const generationSettled = () => {
     const token = life.token;
     return !token || token.installed || token.ended || token.installReminderDone;
   };
   // An idle link (a token waiting months for its next reminder) also continues as new after a while,
   // so every running lifecycle picks up new workflow code and old patches can be retired.
-  const idleContinueAsNew = patched('idle-continue-as-new');
+  const idleContinueAsNew = has('idle-continue-as-new');
   const runStartedMs = Date.now();
   const idleAtMs = () => (idleContinueAsNew ? runStartedMs + addDuration(0, durations.idleContinueAsNewAfter ?? DEFAULT_IDLE_CONTINUE_AS_NEW) : Infinity);
   for (;;) {
@@ -528,7 +535,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     if (workflowInfo().continueAsNewSuggested || idle || (newGeneration && (!lazyContinueAsNew || generationSettled()))) {
       await condition(allHandlersFinished);
       // A delete handled while waiting ends the lifecycle here; a new run would live on as a zombie.
-      if (deleted && patched('no-continue-as-new-after-delete')) break;
+      if (deleted && has('no-continue-as-new-after-delete')) break;
       life.generation++;
       await continueAsNew<typeof linkWorkflow>({ linkId, orgId, durations, carried: life });
     }
@@ -559,7 +566,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
    * Asked only where a step runs an activity, so the patch marker sits where the commands differ.
    */
   function timerPath(): Pick<LinkActivities, 'notify' | 'expireServiceToken'> {
-    return patched('local-timer-activities') ? localActivities : activities;
+    return has('local-timer-activities') ? localActivities : activities;
   }
 
   /**
@@ -568,7 +575,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
    * Asked at each activity call, so the patch marker sits where the commands differ.
    */
   function commandPath(): LinkActivities {
-    return patched('local-command-activities') ? localActivities : activities;
+    return has('local-command-activities') ? localActivities : activities;
   }
 
   async function fire(due: DueEvent): Promise<void> {
