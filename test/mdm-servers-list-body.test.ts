@@ -1,6 +1,4 @@
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
@@ -14,6 +12,7 @@ import { certificates, links, serviceTokens, users } from '../db/schema';
 import { SecretBox } from '../domain/secret-box';
 import { createLogger } from '../runtime/logger';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
+import { listenLocal, type LocalServer } from './support/local-server';
 
 /**
  * The list's answers byte for byte: serialising a page is tuned for CPU (README "Benchmark"), and a
@@ -32,7 +31,7 @@ const L5 = id(5, 'c');
 
 let ownDatabase: TestDatabase | undefined;
 let database: Database;
-let server: http.Server;
+let server: LocalServer | undefined;
 let base: string;
 let apiKey: string;
 
@@ -77,14 +76,12 @@ beforeAll(async () => {
   const client = new Client();
   const commands = createLinkCommands({ client, taskQueue: 'unused', durations: { tokenValidity: 'P1Y', reminderOffsets: [], installReminderAfter: 'P7D' }, updateTimeoutMs: 1000 });
   const app = createApp({ database, client, commands, secretBox: new SecretBox(Buffer.alloc(32, 7)), logger: createLogger('silent'), now: () => NOW });
-  server = http.createServer(app);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await listenLocal(app);
+  base = server.url;
 });
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  await server?.close();
   await database?.close();
   await ownDatabase?.drop();
 });

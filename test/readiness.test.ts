@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApp } from '../api/app';
@@ -11,6 +9,7 @@ import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { listenLocal, type LocalServer } from './support/local-server';
 
 // /readyz against a real Postgres reached through a proxy we can cut: 503 naming Postgres, never a hang.
 const serverUrl = new URL(inject('databaseUrl') || 'postgres://postgres@127.0.0.1:5432/postgres');
@@ -18,7 +17,7 @@ const serverUrl = new URL(inject('databaseUrl') || 'postgres://postgres@127.0.0.
 let proxy: TcpProxy;
 let database: Database;
 let connection: Connection;
-let server: http.Server;
+let server: LocalServer | undefined;
 let base: string;
 
 beforeAll(async () => {
@@ -30,14 +29,12 @@ beforeAll(async () => {
   const client = new Client({ connection });
   const commands = createLinkCommands({ client, taskQueue: 'unused', durations: { tokenValidity: 'P1Y', reminderOffsets: [], installReminderAfter: 'P7D' }, updateTimeoutMs: 1000 });
   const app = createApp({ database, client, commands, secretBox: new SecretBox(Buffer.alloc(32, 1)), logger: createLogger('silent') });
-  server = http.createServer(app);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await listenLocal(app);
+  base = server.url;
 });
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  await server?.close();
   await proxy?.heal();
   await database?.close().catch(() => undefined);
   await connection?.close();
