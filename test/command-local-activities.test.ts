@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 describe('commands and signals run their activities locally', () => {
-  it('onboarding, installation, revocation, rename and delete schedule no regular activity; each update completes in the task that accepted it', async () => {
+  it('onboarding, installation, revocation and rename schedule no regular activity and each update completes in the task that accepted it; the delete is accepted before the run ends', async () => {
     const cert = makeRsaCertificate({ cn: 'Command path MDM' });
     const { linkId, tokenId, creds } = await provisionLink(call, 'Command path', cert);
     expect((await getSession(stack.apiUrl, signGet(`${stack.apiUrl}/dep/session`, creds))).status).toBe(200);
@@ -46,14 +46,17 @@ describe('commands and signals run their activities locally', () => {
 
     const runs = await allRunEvents(stack.client, workflowId);
     const events = runs.flat();
-    expect(scheduledActivityTypes(events)).toEqual([]);
-    // One patch marker per run (workflows/link.ts: allPatches), so one TemporalChangeVersion write per run.
-    for (const run of runs) {
-      expect(patchMarkers(run)).toEqual(['link-patches-2026-11']);
+    // The delete alone runs a regular activity (workflows/link.ts: delete-accepted-before-end).
+    expect(scheduledActivityTypes(events)).toEqual(['deleteLinkRecord']);
+    // One patch marker per run (workflows/link.ts: allPatches), and the delete's own in the last run:
+    // one TemporalChangeVersion write per marker.
+    for (const [i, run] of runs.entries()) {
+      const expected = i === runs.length - 1 ? ['link-patches-2026-11', 'delete-accepted-before-end'] : ['link-patches-2026-11'];
+      expect(patchMarkers(run)).toEqual(expected);
       const changeVersionWrites = run.filter((e) =>
         Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}).includes('TemporalChangeVersion'),
       );
-      expect(changeVersionWrites).toHaveLength(1);
+      expect(changeVersionWrites).toHaveLength(expected.length);
     }
     expect(localActivityMarkers(events).map((m) => m.activityType)).toEqual([
       'createLinkRecord',
@@ -64,11 +67,11 @@ describe('commands and signals run their activities locally', () => {
       'requireReplacement',
       'notify',
       'updateLinkRecord',
-      'deleteLinkRecord',
     ]);
 
-    // Every update (create, certificate, token, rename, delete) was accepted and completed by one
-    // workflow task: no task completed between its acceptance and its completion.
+    // Every update but the delete (create, certificate, token, rename) was accepted and completed by
+    // one workflow task: no task completed between its acceptance and its completion. The delete was
+    // accepted in one task and completed, with the run, in a later one.
     let updates = 0;
     for (const run of runs) {
       for (const [i, event] of run.entries()) {
@@ -78,12 +81,14 @@ describe('commands and signals run their activities locally', () => {
           (e, j) => j > i && e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED && e.workflowExecutionUpdateCompletedEventAttributes?.meta?.updateId === updateId,
         );
         expect(completedAt).toBeGreaterThan(i);
-        expect(run.slice(i, completedAt).filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)).toEqual([]);
+        const tasksBetween = run.slice(i, completedAt).filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+        if (updateId === 'delete') expect(tasksBetween.length).toBeGreaterThan(0);
+        else expect(tasksBetween).toEqual([]);
         updates++;
       }
     }
     expect(updates).toBe(5);
 
-    await recordHistories(stack.client, workflowId, 'command-local-activities-one-patch');
+    await recordHistories(stack.client, workflowId, 'command-local-activities-delete-regular');
   });
 });

@@ -438,7 +438,13 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<LinkLifecy
     (request) =>
       serialized(async () => {
         requireLive();
-        await commandPath().deleteLinkRecord({ ...op(), actorUserId: request.actorUserId });
+        // A delete ends the run. Answered by a local activity, its acceptance and the run's end share one
+        // workflow task, and when the server refuses that task's completion because a message arrived
+        // meanwhile (an unhandled command), the update is failed with it. A regular activity has the
+        // update accepted in one task and the run end in a later one. Outside allPatches: histories
+        // recorded under it ran this as a local activity.
+        const via = patched('delete-accepted-before-end') ? activities : commandPath();
+        await via.deleteLinkRecord({ ...op(), actorUserId: request.actorUserId });
         deleted = true;
         life.linkState = 'DELETED';
         if (life.token) life.token.ended = true;
