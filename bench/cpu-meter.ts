@@ -83,3 +83,12 @@ export function cpuPerUnit(before: CpuSample, after: CpuSample, units: number, c
   const total = (temporalMs ?? 0) + (workerMs ?? 0) + (postgresMs ?? 0);
   return { temporalMs, workerMs, postgresMs, machineLimitPerSecond: total > 0 ? Math.round((cores * 1000 * 10) / total) / 10 : null };
 }
+
+/** The storm's line: CPU per reminder by process, and the rate at which those processes fill the cores. */
+export function describeCpu(cpu: CpuPerUnit): string {
+  const ms = (v: number | null) => (v === null ? '?' : v.toFixed(1));
+  return (
+    `CPU per reminder: Temporal server ${ms(cpu.temporalMs)} ms, worker ${ms(cpu.workerMs)} ms, Postgres ${ms(cpu.postgresMs)} ms` +
+    (cpu.machineLimitPerSecond === null ? '' : ` — these alone fill the machine's cores at ${cpu.machineLimitPerSecond}/s`)
+  );
+}

@@ -4,7 +4,7 @@
  * printed table with one verdict per goal and column.
  */
 import type { ColumnReport, Part, Report } from './run';
-import { describeCpu } from './storm';
+import { describeCpu } from './cpu-meter';
 
 /** A figure and the size it was measured at; value null when it was not measured (reason says why). */
 export interface Figure {

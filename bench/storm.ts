@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { CEILING_TASK_QUEUE } from './ceiling';
-import { cpuPerUnit, sampleCpu, type CpuPerUnit } from './cpu-meter';
+import { cpuPerUnit, describeCpu, sampleCpu, type CpuPerUnit } from './cpu-meter';
 import { countActive, startParkedLifecycles, YEAR_DURATIONS, type StartResult } from './lifecycles';
 import type { ReminderCount, SeededLink } from './protocol';
 import type { Stack } from './stack';
@@ -142,14 +142,6 @@ async function side(
     ...(timeline ? { timeline } : {}),
     cpu,
   };
-}
-
-export function describeCpu(cpu: CpuPerUnit): string {
-  const ms = (v: number | null) => (v === null ? '?' : v.toFixed(1));
-  return (
-    `CPU per reminder: Temporal server ${ms(cpu.temporalMs)} ms, worker ${ms(cpu.workerMs)} ms, Postgres ${ms(cpu.postgresMs)} ms` +
-    (cpu.machineLimitPerSecond === null ? '' : ` — these alone fill the machine's cores at ${cpu.machineLimitPerSecond}/s`)
-  );
 }
 
 export async function measureStorm(stack: Stack, settings: StormSettings, certificateDer: Buffer, log: (line: string) => void): Promise<StormResult> {
