@@ -13,6 +13,11 @@ export interface ServiceRoles {
 export interface ServiceSettings {
   roles: ServiceRoles;
   temporalAddress: string;
+  /**
+   * Extra TEMPORAL_* variables for the process's configuration (runtime/config.ts): the cluster's
+   * mTLS files and namespace with --temporal=cluster; none for the dev server (plain gRPC).
+   */
+  temporalEnv?: Record<string, string> | undefined;
   dataDir: string;
   /** A bench database on a Postgres server; PGlite in dataDir when absent. */
   databaseUrl?: string | undefined;

@@ -18,6 +18,7 @@ import { lifecycleDurations, loadConfig } from '../runtime/config';
 import { createLogger } from '../runtime/logger';
 import { loadSecretsKey } from '../runtime/secrets-key';
 import { startServices, type Services } from '../runtime/services';
+import { temporalConnectionOptions } from '../runtime/temporal-tls';
 import { ceilingAdminApp, ceilingMdmApp, createCeilingWorker, listen, newCeilingCounters } from './ceiling';
 import type { BenchOrg, FromService, ReminderCount, ServiceRequest, ServiceSettings, ServiceStats, ToService } from './protocol';
 import { reminderCount, seedLinks } from './seed';
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   const { roles } = settings;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    ...settings.temporalEnv,
     DATA_DIR: settings.dataDir,
     PORT: '0',
     DEP_PORT: '0',
@@ -53,11 +55,13 @@ async function main(): Promise<void> {
     : undefined;
   const db = services?.database.db;
   const secretBox = new SecretBox(loadSecretsKey(config));
+  // Every Temporal connection of this process as startServices makes its own (TLS when the config says so).
+  const temporal = temporalConnectionOptions(config, settings.temporalAddress);
 
   const counters = newCeilingCounters();
   let ceilingWorker: Worker | undefined;
   if (roles.ceilingWorker) {
-    const nativeConnection = await NativeConnection.connect({ address: settings.temporalAddress });
+    const nativeConnection = await NativeConnection.connect(temporal);
     const worker = await createCeilingWorker({
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,
@@ -78,7 +82,7 @@ async function main(): Promise<void> {
   let ceilingApiUrl: string | null = null;
   let ceilingMdmUrl: string | null = null;
   if (roles.ceilingApi) {
-    const connection = await Connection.connect({ address: settings.temporalAddress });
+    const connection = await Connection.connect(temporal);
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const durations = lifecycleDurations(config);
     const admin = await listen(ceilingAdminApp(client, durations));
@@ -97,7 +101,7 @@ async function main(): Promise<void> {
   let commands: LinkCommands | undefined;
   async function linkCommands(): Promise<LinkCommands> {
     if (!commands) {
-      const connection = await Connection.connect({ address: settings.temporalAddress });
+      const connection = await Connection.connect(temporal);
       stops.unshift(() => connection.close());
       commands = createLinkCommands({ client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), taskQueue: config.TASK_QUEUE, durations: lifecycleDurations(config), updateTimeoutMs: 30_000 });
     }
