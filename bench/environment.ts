@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TEMPORAL_CLI_VERSION, cliVersion, resolveTemporalCli } from '../runtime/temporal-cli';
+import { TEMPORAL_SERVER_VERSION } from '../runtime/temporal-server';
+import type { TemporalKind } from './stack';
 import { MiB } from './util';
 
 export function machineInfo(): Record<string, unknown> {
@@ -33,7 +35,7 @@ function run(cmd: string, args: string[], cwd: string): string | null {
   }
 }
 
-export async function versionsInfo(root: string, log: (l: string) => void): Promise<Record<string, unknown>> {
+export async function versionsInfo(root: string, temporal: TemporalKind, log: (l: string) => void): Promise<Record<string, unknown>> {
   const head = run('git', ['rev-parse', '--short', 'HEAD'], root);
   const dirty = (run('git', ['status', '--porcelain'], root) ?? '').length > 0;
   const cli = await resolveTemporalCli(process.env, log);
@@ -45,6 +47,9 @@ export async function versionsInfo(root: string, log: (l: string) => void): Prom
     temporalCli: cli.kind === 'path' ? cliVersion(cli.path) : 'Temporal SDK download',
     /** The release the CLI is built from when it comes from the per-user cache (go install reports 0.0.0-DEV). */
     temporalCliRelease: TEMPORAL_CLI_VERSION,
+    /** --temporal: the dev server (the CLI above), or the temporal-server release the Postgres column ran on. */
+    temporal,
+    temporalServerRelease: temporal === 'cluster' ? TEMPORAL_SERVER_VERSION : null,
     postgresServer,
     openssl: run('openssl', ['version'], root),
     packages: Object.fromEntries(

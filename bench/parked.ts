@@ -1,13 +1,13 @@
 /**
  * Parked lifecycles: many ACTIVE link workflows waiting on their renewal timers (expiries spread
  * over the coming year), on the real worker, with the rows onboarding leaves in Postgres. Reports
- * the worker's memory and what each link costs on disk in Temporal (its SQLite file) and Postgres.
+ * the worker's memory and what each link costs on disk in Temporal (the dev server's SQLite file, or
+ * the cluster's two Postgres databases) and in the service's database.
  */
-import fs from 'node:fs';
 import { countActive, startParkedLifecycles, YEAR_DURATIONS } from './lifecycles';
 import type { ServiceStats } from './protocol';
 import type { Stack } from './stack';
-import { mib, sleep, sqliteSize } from './util';
+import { mib, sleep } from './util';
 
 export interface ParkedSettings {
   workflows: number;
@@ -34,7 +34,7 @@ export interface ParkedResult {
   workerHeapUsedMiB: number | null;
   workerExternalMiB: number | null;
   workerCachedWorkflows: number | null;
-  /** Growth of the Temporal SQLite file and of the database, per parked link. */
+  /** Growth of Temporal's persistence (SQLite file, or the cluster's databases) and of the service's database, per parked link. */
   temporalBytesPerLink: number | null;
   postgresBytesPerLink: number | null;
   temporalDiskMiB: number | null;
@@ -50,7 +50,7 @@ export async function measureParked(
 ): Promise<ParkedResult> {
   const [org] = await stack.api.request({ op: 'createOrgs', count: 1 });
   if (!org) throw new Error('no organization');
-  const temporalBefore = sqliteSize(stack.temporalDbFile);
+  const temporalBefore = await stack.temporal.diskBytes();
   const dbBefore = (await stack.api.request({ op: 'stats' })).databaseBytes;
   const links = await stack.api.request({
     op: 'seedLinks',
@@ -96,7 +96,7 @@ export async function measureParked(
     await sleep(3000);
     const stats = await stack.worker.request({ op: 'stats', gc: true });
     const dbAfter = (await stack.api.request({ op: 'stats' })).databaseBytes;
-    const temporalAfter = sqliteSize(stack.temporalDbFile);
+    const temporalAfter = await stack.temporal.diskBytes();
     peakRss = Math.max(peakRss, stats.rssBytes);
     const per = (before: number | null, after: number | null) =>
       before === null || after === null || start.started === 0 ? null : Math.round((after - before) / start.started);
@@ -117,7 +117,7 @@ export async function measureParked(
       workerCachedWorkflows: stats.cachedWorkflows,
       temporalBytesPerLink: per(temporalBefore, temporalAfter),
       postgresBytesPerLink: per(dbBefore, dbAfter),
-      temporalDiskMiB: fs.existsSync(stack.temporalDbFile) ? mib(temporalAfter) : null,
+      temporalDiskMiB: temporalAfter === null ? null : mib(temporalAfter),
       databaseDiskMiB: mib(dbAfter),
     };
   } finally {

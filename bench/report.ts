@@ -77,6 +77,8 @@ export function figures(r: Report): Record<string, unknown> {
   const [first, ...rest] = r.columns;
   return {
     database: first?.column ?? null,
+    /** Per column, the Temporal server it ran against (kind, how, the version it reports). */
+    temporal: Object.fromEntries(r.columns.map((c) => [c.column, c.temporal ?? null])),
     ...(first ? columnFigures(first, r) : {}),
     ...Object.fromEntries(rest.map((c) => [c.column, columnFigures(c, r)])),
   };
@@ -193,6 +195,7 @@ export function renderTable(r: Report): string {
     );
   }
   for (const c of cols) {
+    lines.push(`${c.column} Temporal: ${c.temporal ? `${c.temporal.kind === 'cluster' ? 'cluster' : 'dev server'} — ${c.temporal.server}, server version ${c.temporal.version ?? '?'}` : 'not started'}`);
     if (c.failed) lines.push(`\n${c.column}: FAILED — ${c.failed}`);
     for (const [part, reason] of Object.entries(c.skipped)) lines.push(`${c.column} ${part}: ${reason}`);
     lines.push(`${c.column} seconds per part: ${Object.entries(c.partSeconds).map(([p, sec]) => `${p} ${sec}`).join(', ') || '—'}`);
@@ -227,7 +230,7 @@ export function renderTable(r: Report): string {
       lines.push(
         `${c.column} parked: ${p.workflows} of ${p.requested} ACTIVE on their timers (started ${p.started} at ${p.startsPerSecond}/s, ${p.failures} failures); worker RSS ${fmt(p.workerRssMiB)} MiB ` +
           `(idle ${fmt(p.workerIdleRssMiB)}, peak ${fmt(p.workerPeakRssMiB)}, heap ${fmt(p.workerHeapUsedMiB)}, external ${fmt(p.workerExternalMiB)}, ${p.workerCachedWorkflows ?? '?'} cached); ` +
-          `Temporal ${p.temporalBytesPerLink ?? '—'} B/link (file ${fmt(p.temporalDiskMiB)} MiB), ${c.column} ${p.postgresBytesPerLink ?? '—'} B/link (${fmt(p.databaseDiskMiB)} MiB)`,
+          `Temporal ${p.temporalBytesPerLink ?? '—'} B/link (${c.temporal?.kind === 'cluster' ? 'its databases' : 'file'} ${fmt(p.temporalDiskMiB)} MiB), ${c.column} ${p.postgresBytesPerLink ?? '—'} B/link (${fmt(p.databaseDiskMiB)} MiB)`,
       );
     }
     if (c.timerStorm) {

@@ -1,12 +1,13 @@
 /**
- * `npm run bench [-- --quick] [--db=postgres,pglite] [--only=…] [--parked=N] [--storm=N] [--reads=N] [--profile] [--keep]`
+ * `npm run bench [-- --quick] [--db=postgres,pglite] [--temporal=dev|cluster] [--only=…] [--parked=N] [--storm=N] [--reads=N] [--profile] [--keep]`
  *
  * Measures dms-link at production shape, each figure against a ceiling built from the product's
  * own code and measured in the same run (bench/ceiling.ts). Postgres first (DATABASE_URL, default
  * postgres://postgres@127.0.0.1:5432/postgres; a fresh database per run, dropped afterwards), with
  * the api and the worker as separate processes; then embedded PGlite (as `npm start`) as a second
- * column. Prints a table, writes bench/results/*.json (README "Benchmark"). Not a test: timing goals
- * live here. All load goes to 127.0.0.1; every loop is bounded in count and time.
+ * column. The Temporal server is the dev server; `--temporal=cluster` runs the Postgres column
+ * against the production-shaped one (runtime/temporal-cluster.ts) instead. Prints a table, writes
+ * bench/results/*.json (README "Benchmark"). Not a test: timing goals live here. All load goes to 127.0.0.1; every loop is bounded in count and time.
  */
 import 'reflect-metadata';
 import fs from 'node:fs';
@@ -22,7 +23,7 @@ import { measureHotPath, measureOnboarding, measureReads, onboardingDriver, type
 import { measureParked, type ParkedResult } from './parked';
 import { printProfile } from './profile-summary';
 import { figures, renderTable } from './report';
-import { startStack, type Column, type Stack } from './stack';
+import { startStack, type Column, type Stack, type TemporalInfo, type TemporalKind } from './stack';
 import { measureStorm, type StormResult } from './storm';
 import { measureTokenIssuance, type TokenIssuanceResult } from './token-issuance';
 
@@ -41,13 +42,19 @@ const profile = args.includes('--profile');
 const onlyArg = arg('only');
 const parts = new Set<Part>(onlyArg ? (onlyArg.split(',').filter((p) => (PARTS as readonly string[]).includes(p)) as Part[]) : PARTS);
 const columns: Column[] = (arg('db') ?? 'postgres,pglite').split(',').filter((c): c is Column => c === 'postgres' || c === 'pglite');
+const temporalArg = arg('temporal') ?? 'dev';
+if (temporalArg !== 'dev' && temporalArg !== 'cluster') {
+  process.stderr.write(`--temporal=${temporalArg}: expected dev (the Temporal dev server, the default) or cluster (temporal-server on Postgres with mTLS, postgres column only)\n`);
+  process.exit(2);
+}
+const temporalKind: TemporalKind = temporalArg;
 const sizeArg = (name: string, fallback: number) => {
   const v = Number(arg(name));
   return Number.isInteger(v) && v > 0 ? v : fallback;
 };
 if (args.includes('--help')) {
   process.stdout.write(
-    'npm run bench [-- --quick] [--db=postgres,pglite] [--only=tokens,onboarding,dep,reads,parked,storm,devices] [--parked=N] [--storm=N] [--reads=N] [--devices=N] [--dep-capacity-seconds=N] [--profile] [--keep]\n',
+    'npm run bench [-- --quick] [--db=postgres,pglite] [--temporal=dev|cluster] [--only=tokens,onboarding,dep,reads,parked,storm,devices] [--parked=N] [--storm=N] [--reads=N] [--devices=N] [--dep-capacity-seconds=N] [--profile] [--keep]\n',
   );
   process.exit(0);
 }
@@ -78,7 +85,14 @@ const SETTINGS = {
   devices: { devices: sizeArg('devices', quick ? 5_000 : 100_000), pageSize: 1000, assign: quick ? 1_000 : 10_000 },
   /** Seconds a paced or closed load waits for late answers (an overloaded service's queue) before counting them unanswered. */
   loadDrainSeconds: quick ? 4 : 15,
-  service: { logLevel: 'info', temporal: 'dev server, SQLite file (synchronous=OFF)', databaseServer: DATABASE_SERVER_URL.replace(/\/\/[^@/]*@/, '//…@') },
+  service: {
+    logLevel: 'info',
+    temporal:
+      temporalKind === 'cluster'
+        ? 'postgres column: temporal-server on the same Postgres server (deploy/temporal/, mTLS); pglite column: dev server, SQLite file (synchronous=OFF)'
+        : 'dev server, SQLite file (synchronous=OFF)',
+    databaseServer: DATABASE_SERVER_URL.replace(/\/\/[^@/]*@/, '//…@'),
+  },
 };
 export type Settings = typeof SETTINGS;
 
@@ -124,6 +138,8 @@ const BUDGET = {
 
 export interface ColumnReport {
   column: Column;
+  /** The Temporal server this column ran against (set once its stack started). */
+  temporal?: TemporalInfo;
   sizes: ColumnSizes;
   /** Parts not measured (over their budget, or no time left), with the reason. */
   skipped: Partial<Record<Part, string>>;
@@ -196,10 +212,12 @@ async function runColumn(column: Column, identity: Awaited<ReturnType<typeof mak
   const out: ColumnReport = { column, sizes, skipped: {}, partSeconds: {} };
   const certificateDer = identity.certificates[0]?.der ?? Buffer.alloc(0);
   const start = async (): Promise<Stack> => {
-    say(`\n[${column}] Temporal dev server and the processes under test (${column === 'postgres' ? 'api and worker apart' : 'embedded: api and worker in one process with PGlite'}) and their ceiling …`);
+    const onCluster = temporalKind === 'cluster' && column === 'postgres';
+    say(`\n[${column}] ${onCluster ? 'Temporal server on Postgres with mTLS' : 'Temporal dev server'} and the processes under test (${column === 'postgres' ? 'api and worker apart' : 'embedded: api and worker in one process with PGlite'}) and their ceiling …`);
     const t0 = Date.now();
     const stack = await startStack({
       column,
+      temporal: temporalKind,
       databaseServerUrl: DATABASE_SERVER_URL,
       workDir: tmpDir,
       logLevel: SETTINGS.service.logLevel,
@@ -208,6 +226,8 @@ async function runColumn(column: Column, identity: Awaited<ReturnType<typeof mak
       log: say,
     });
     cleanups.unshift(() => stack.stop());
+    out.temporal = stack.temporal.info;
+    say(`  Temporal: ${stack.temporal.info.server}, version ${stack.temporal.info.version ?? '?'} on ${stack.temporal.address}`);
     say(`  API ${stack.apiUrl}, MDM-facing ${stack.mdmUrl}, ceiling ${stack.ceilingApiUrl} / ${stack.ceilingMdmUrl}${stack.databaseName ? `, database ${stack.databaseName}` : ''} (${Math.round((Date.now() - t0) / 1000)} s)`);
     return stack;
   };
@@ -298,7 +318,7 @@ async function main(): Promise<void> {
     mode: SETTINGS.mode,
     parts: [...parts],
     machine: machineInfo(),
-    versions: await versionsInfo(ROOT, say),
+    versions: await versionsInfo(ROOT, temporalKind, say),
     settings: SETTINGS,
     budget: BUDGET,
     columns: [],
@@ -386,7 +406,7 @@ let interrupted = false;
 process.on('SIGINT', () => {
   if (interrupted) process.exit(130);
   interrupted = true;
-  process.stderr.write('\ninterrupted: stopping the processes under test and the dev server …\n');
+  process.stderr.write('\ninterrupted: stopping the processes under test and the Temporal server …\n');
   void Promise.all(cleanups.splice(0).map((c) => c().catch(() => undefined))).then(() => process.exit(130));
 });
 

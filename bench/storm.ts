@@ -98,7 +98,7 @@ async function side(
       `${startedInTime ? '' : ' — NOT all before the due second: the storm is smaller than asked'}; due in ${Math.max(0, Math.round((dueAtMs - Date.now()) / 1000))} s`,
   );
   await sleep(Math.max(0, dueAtMs - Date.now()));
-  const pids = { temporal: stack.devServer.pid, worker: workerPid };
+  const pids = { temporal: stack.temporal.pid, worker: workerPid };
   const cpuAtDue = sampleCpu(pids);
   const deadline = Date.now() + settings.drainTimeLimitMs;
   let seen: ReminderCount = { links: 0, recorded: 0, doubled: 0, lastAtMs: null };
