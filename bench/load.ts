@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import os from 'node:os';
+import { postgresCpuSeconds, processCpuSeconds } from './cpu-meter';
 import type { LoadAuth, LoadRequest, LoadResult } from './paced-load';
 import { distribution, type Distribution } from './util';
 
@@ -21,6 +23,22 @@ export interface LoadSummary {
   unanswered?: number;
   firstRefusal?: string;
   latencyMs: Distribution;
+  /** CPU per answered request by process, when the load was asked to meter a server (`meter`). */
+  cpu?: RequestCpu;
+}
+
+/**
+ * Milliseconds of CPU per answered request: the server process under load, every `postgres`
+ * process, and the load generator itself; with the rate at which those three alone would keep the
+ * machine's cores busy. The server and Postgres are read from /proc before and after the load (the
+ * generator's start-up, when they are idle, falls in that span); the generator counts its own from
+ * its first request. null where a figure could not be read.
+ */
+export interface RequestCpu {
+  serverMs: number | null;
+  postgresMs: number | null;
+  loaderMs: number | null;
+  machineLimitPerSecond: number | null;
 }
 
 export interface EndpointTarget {
@@ -40,7 +58,11 @@ export function setDrainSeconds(seconds: number): void {
   drainSeconds = seconds;
 }
 
-export async function runLoad(target: EndpointTarget, load: { mode: 'paced' | 'closed'; rate?: number; concurrency?: number; seconds: number }, workDir: string): Promise<LoadSummary> {
+export async function runLoad(
+  target: EndpointTarget,
+  load: { mode: 'paced' | 'closed'; rate?: number; concurrency?: number; seconds: number; meter?: { serverPid: number | undefined } },
+  workDir: string,
+): Promise<LoadSummary> {
   let idsFile: string | undefined;
   if (target.ids?.length) {
     idsFile = path.join(workDir, `load-ids-${process.pid}-${Date.now()}.txt`);
@@ -61,6 +83,8 @@ export async function runLoad(target: EndpointTarget, load: { mode: 'paced' | 'c
     maxSockets: 128,
     drainSeconds,
   };
+  const serverBefore = load.meter ? processCpuSeconds(load.meter.serverPid) : null;
+  const postgresBefore = load.meter ? postgresCpuSeconds() : null;
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'bench/paced-load.ts'], {
       cwd: ROOT,
@@ -80,6 +104,14 @@ export async function runLoad(target: EndpointTarget, load: { mode: 'paced' | 'c
     });
   });
   const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadResult;
+  const cpu = load.meter
+    ? requestCpu(
+        diff(serverBefore, processCpuSeconds(load.meter.serverPid)),
+        diff(postgresBefore, postgresCpuSeconds()),
+        Number.isFinite(result.cpuSeconds) ? result.cpuSeconds : null,
+        result.ok,
+      )
+    : undefined;
   return {
     requests: result.requests,
     achievedRate: result.achievedRate,
@@ -88,7 +120,31 @@ export async function runLoad(target: EndpointTarget, load: { mode: 'paced' | 'c
     ...(result.unanswered ? { unanswered: result.unanswered } : {}),
     ...(result.firstRefusal ? { firstRefusal: result.firstRefusal } : {}),
     latencyMs: distribution(result.latenciesMs),
+    ...(cpu ? { cpu } : {}),
   };
+}
+
+function diff(before: number | null, after: number | null): number | null {
+  return before === null || after === null ? null : after - before;
+}
+
+function requestCpu(serverSeconds: number | null, postgresSeconds: number | null, loaderSeconds: number | null, answered: number): RequestCpu {
+  const per = (seconds: number | null) => (seconds === null || answered <= 0 ? null : Math.round((seconds * 1000 * 1000) / answered) / 1000);
+  const serverMs = per(serverSeconds);
+  const postgresMs = per(postgresSeconds);
+  const loaderMs = per(loaderSeconds);
+  const total = (serverMs ?? 0) + (postgresMs ?? 0) + (loaderMs ?? 0);
+  return { serverMs, postgresMs, loaderMs, machineLimitPerSecond: total > 0 ? Math.round((os.cpus().length * 1000) / total) : null };
+}
+
+/** "api 0.61 + Postgres 0.42 + load generator 0.25 ms a request: the cores fill at 1,560/s". */
+export function describeRequestCpu(cpu: RequestCpu | undefined): string {
+  if (!cpu) return 'CPU not metered';
+  const ms = (v: number | null) => (v === null ? '?' : v.toFixed(2));
+  return (
+    `service ${ms(cpu.serverMs)} + Postgres ${ms(cpu.postgresMs)} + load generator ${ms(cpu.loaderMs)} ms CPU a request` +
+    (cpu.machineLimitPerSecond === null ? '' : `, filling the cores at ${cpu.machineLimitPerSecond}/s`)
+  );
 }
 
 export interface EndpointResult {
@@ -107,8 +163,10 @@ export async function measureEndpoint(
   target: EndpointTarget,
   settings: { rate: number; seconds: number; capacitySeconds: number; concurrency: number },
   workDir: string,
+  /** The process answering, whose CPU (with Postgres's and the generator's) the capacity run meters. */
+  serverPid?: number,
 ): Promise<EndpointResult> {
-  const capacity = await runLoad(target, { mode: 'closed', concurrency: settings.concurrency, seconds: settings.capacitySeconds }, workDir);
+  const capacity = await runLoad(target, { mode: 'closed', concurrency: settings.concurrency, seconds: settings.capacitySeconds, meter: { serverPid } }, workDir);
   const paced = await runLoad(target, { mode: 'paced', rate: settings.rate, seconds: settings.seconds }, workDir);
   return { endpoint, rate: settings.rate, seconds: settings.seconds, paced, capacity };
 }

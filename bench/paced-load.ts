@@ -57,6 +57,8 @@ export interface LoadResult {
   achievedRate: number;
   /** Paced: from each request's due time; closed: from its send time (ms). */
   latenciesMs: number[];
+  /** This generator's own CPU seconds from its first request to its last answer (not its start-up). */
+  cpuSeconds: number;
 }
 
 async function main(): Promise<void> {
@@ -128,6 +130,7 @@ async function main(): Promise<void> {
   };
 
   const start = performance.now() + 5;
+  const cpuAtStart = process.cpuUsage();
   let sent = 0;
   if (request.mode === 'paced') {
     const total = Math.round(request.rate * request.seconds);
@@ -163,6 +166,7 @@ async function main(): Promise<void> {
   const unanswered = waiting.size;
   if (unanswered) firstRefusal ??= `${unanswered} unanswered ${request.drainSeconds ?? 30} s after the last request`;
   for (const w of waiting) latenciesMs.push(performance.now() - w.from);
+  const cpu = process.cpuUsage(cpuAtStart);
   agent.destroy();
   const result: LoadResult = {
     requests: sent,
@@ -173,6 +177,7 @@ async function main(): Promise<void> {
     ...(firstRefusal ? { firstRefusal } : {}),
     achievedRate: Math.round(((request.mode === 'paced' ? sent : ok) / sendSeconds) * 10) / 10,
     latenciesMs,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -3,7 +3,7 @@
  * onboarding, the MDM-facing hot path, list reads, parked lifecycles, the timer storm.
  */
 import { buildServiceTokenP7m, generateServiceTokenSecrets } from '../domain/service-token';
-import { measureEndpoint, runLoad, type EndpointResult, type EndpointTarget, type LoadSummary } from './load';
+import { describeRequestCpu, measureEndpoint, runLoad, type EndpointResult, type EndpointTarget, type LoadSummary } from './load';
 import type { MdmCertificate } from './mdm-client';
 import { depSessionAuthorization } from './mdm-client';
 import { ActivationWatcher, visibilityProbe, levelRatio, type ActiveProbe, OnboardingDriver, type OnboardingLevel, type OnboardingTarget } from './onboarding';
@@ -156,14 +156,19 @@ export async function measureHotPath(stack: Stack, driver: OnboardingDriver, set
   const endpoints: HotPathEndpoint[] = [];
   for (const run of runs) {
     const real: EndpointTarget = { url: stack.mdmUrl, path: run.path, auth: run.auth, ...(run.headers ? { headers: run.headers } : {}) };
-    const result = await measureEndpoint(run.endpoint, real, settings, workDir);
-    const ceilingCapacity = await runLoad({ ...real, url: stack.ceilingMdmUrl }, { mode: 'closed', concurrency: settings.concurrency, seconds: settings.capacitySeconds }, workDir);
+    const result = await measureEndpoint(run.endpoint, real, settings, workDir, stack.api.pid);
+    const ceilingCapacity = await runLoad(
+      { ...real, url: stack.ceilingMdmUrl },
+      { mode: 'closed', concurrency: settings.concurrency, seconds: settings.capacitySeconds, meter: { serverPid: stack.ceilingApi.pid } },
+      workDir,
+    );
     const r = ratio(result.capacity.achievedRate, ceilingCapacity.achievedRate);
     endpoints.push({ ...result, ceilingCapacity, ratioToCeiling: r });
     log(
       `  ${run.endpoint}: paced ${result.paced.achievedRate} req/s p50 ${result.paced.latencyMs.p50} p99 ${result.paced.latencyMs.p99} ms` +
         `${result.paced.non2xx || result.paced.errors ? ` (${result.paced.non2xx} non-2xx, ${result.paced.errors} errors: ${result.paced.firstRefusal ?? ''})` : ''}` +
-        `; capacity ${result.capacity.achievedRate} req/s vs no-op ${ceilingCapacity.achievedRate} req/s (${r ?? '—'})`,
+        `; capacity ${result.capacity.achievedRate} req/s vs no-op ${ceilingCapacity.achievedRate} req/s (${r ?? '—'})` +
+        `\n    at capacity: ${describeRequestCpu(result.capacity.cpu)}; no-op: ${describeRequestCpu(ceilingCapacity.cpu)}`,
     );
   }
   return {
@@ -212,12 +217,13 @@ export async function measureReads(stack: Stack, settings: ReadSettings, certifi
       { url: stack.apiUrl, path: run.path, auth: { kind: 'bearer', apiKey: org.apiKey }, ids: seeded.map((l) => l.linkId) },
       settings,
       workDir,
+      stack.api.pid,
     );
     endpoints.push(result);
     log(
       `  ${run.endpoint}: paced ${result.paced.achievedRate} req/s p50 ${result.paced.latencyMs.p50} p99 ${result.paced.latencyMs.p99} ms` +
         `${result.paced.non2xx || result.paced.errors ? ` (${result.paced.non2xx} non-2xx, ${result.paced.errors} errors: ${result.paced.firstRefusal ?? ''})` : ''}` +
-        `; capacity ${result.capacity.achievedRate} req/s`,
+        `; capacity ${result.capacity.achievedRate} req/s (${describeRequestCpu(result.capacity.cpu)})`,
     );
   }
   const lists = endpoints.filter((e) => e.endpoint.includes('limit='));

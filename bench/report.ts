@@ -5,6 +5,7 @@
  */
 import type { ColumnReport, Part, Report } from './run';
 import { describeCpu } from './cpu-meter';
+import type { RequestCpu } from './load';
 
 /** A figure and the size it was measured at; value null when it was not measured (reason says why). */
 export interface Figure {
@@ -92,6 +93,9 @@ interface Goal {
 }
 
 const fmt = (v: number | null | undefined, digits = 1) => (v === null || v === undefined ? '—' : v.toFixed(digits));
+/** Service + Postgres + load generator CPU per request of a capacity run (bench/load.ts), '?' when not metered. */
+const cpuTotal = (cpu: RequestCpu | undefined) =>
+  cpu && cpu.serverMs !== null && cpu.postgresMs !== null && cpu.loaderMs !== null ? (cpu.serverMs + cpu.postgresMs + cpu.loaderMs).toFixed(2) : '?';
 
 const GOALS: Goal[] = [
   {
@@ -115,7 +119,12 @@ const GOALS: Goal[] = [
   {
     figure: 'MDM-facing capacity / no-op handler',
     goal: '≥ 0.5',
-    value: (c) => (c.dep ? c.dep.endpoints.map((e) => `${e.endpoint.split(' ')[1]} ${fmt(e.ratioToCeiling, 3)} (${fmt(e.capacity.achievedRate, 0)} vs ${fmt(e.ceilingCapacity.achievedRate, 0)}/s)`).join(', ') : '—'),
+    value: (c) =>
+      c.dep
+        ? c.dep.endpoints
+            .map((e) => `${e.endpoint.split(' ')[1]} ${fmt(e.ratioToCeiling, 3)} (${fmt(e.capacity.achievedRate, 0)} vs ${fmt(e.ceilingCapacity.achievedRate, 0)}/s; CPU ${cpuTotal(e.capacity.cpu)} vs ${cpuTotal(e.ceilingCapacity.cpu)} ms a request)`)
+            .join(', ')
+        : '—',
     met: (c) => (c.dep?.ratioToCeiling == null ? null : c.dep.ratioToCeiling >= 0.5),
   },
   {

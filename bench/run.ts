@@ -329,7 +329,7 @@ async function main(): Promise<void> {
   const profilesDir = path.join(RESULTS_DIR, 'profiles');
   if (profile) fs.mkdirSync(profilesDir, { recursive: true });
   const profilesBefore = new Set(profile ? fs.readdirSync(profilesDir) : []);
-  const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profilesDir}`] : [];
+  const nodeArgs = [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profilesDir}`] : []), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dms-link-bench-'));
   runDeadline = t0 + BUDGET.runSeconds * 1000;
   setDrainSeconds(SETTINGS.loadDrainSeconds);
