@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
 import { CLI_TYPE_NAMES, LINK_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { resolveTemporalCli } from './temporal-cli';
+import { endProcess, waitForTemporal } from './child-process';
 
 export interface DevServer {
   address: string;
@@ -76,7 +76,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   child.stderr?.on('data', keep);
   const address = `127.0.0.1:${port}`;
   try {
-    await waitUntilServing(address, child, () => output, 60_000);
+    await waitForTemporal({ child, connection: { address, connectTimeout: 1000 }, name: 'Temporal dev server', output: () => output, timeoutMs: 60_000, intervalMs: 250 });
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
@@ -86,43 +86,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     namespace,
     uiUrl: uiPort === undefined ? undefined : `http://127.0.0.1:${uiPort}`,
     pid: child.pid,
-    stop: () => stopChild(child),
+    stop: () => endProcess(child),
   };
-}
-
-async function waitUntilServing(address: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exited: number | null | undefined;
-  child.once('exit', (code) => {
-    exited = code;
-  });
-  for (;;) {
-    if (exited !== undefined) throw new Error(`Temporal dev server exited with code ${exited}:\n${output()}`);
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
-      try {
-        await connection.workflowService.getSystemInfo({});
-        return;
-      } finally {
-        await connection.close();
-      }
-    } catch {
-      if (Date.now() > deadline) throw new Error(`Temporal dev server did not answer on ${address} within ${timeoutMs} ms:\n${output()}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 async function startWithSdkDownload(options: DevServerOptions & { port: number; namespace: string }): Promise<DevServer> {

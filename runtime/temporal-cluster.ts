@@ -8,6 +8,7 @@ import { Connection } from '@temporalio/client';
 import postgres from 'postgres';
 import { resolveTemporalCli } from './temporal-cli';
 import { ensureTemporalServer, TEMPORAL_SERVER_VERSION, type TemporalServerBinaries } from './temporal-server';
+import { endProcess, waitForTemporal } from './child-process';
 
 /**
  * A real Temporal server (not the dev server) the way README "Running in production" runs one: the
@@ -176,22 +177,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`temporal-server exited with ${child.exitCode}:\n${output}`);
-      try {
-        const connection = await Connection.connect({ address, tls, connectTimeout: 2000 });
-        try {
-          await connection.workflowService.getSystemInfo({});
-          break;
-        } finally {
-          await connection.close();
-        }
-      } catch {
-        if (Date.now() > deadline) throw new Error(`temporal-server did not answer on ${address}:\n${output}`);
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
+    await waitForTemporal({ child, connection: { address, tls }, name: 'temporal-server', output: () => output, timeoutMs: 120_000, intervalMs: 500 });
     log(`[cluster] temporal-server answering over mTLS on ${address} after ${Date.now() - started} ms`);
   };
   const stop = async () => {
@@ -247,14 +233,4 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
       await admin.end();
     },
   };
-}
-
-/** SIGTERM and wait until it is gone (SIGKILL after 10 s): as test/support/child-process.ts endProcess, which runtime/ must not import. */
-async function endProcess(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(force);
 }

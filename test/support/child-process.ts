@@ -19,12 +19,4 @@ export function spawnEntry(entry: string, env: Record<string, string>): { child:
   return { child, output: () => output };
 }
 
-/** Ends the process with `signal` (SIGKILL: as a crashed host) and waits until it is gone. */
-export async function endProcess(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill(signal);
-  const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(force);
-}
+export { endProcess } from '../../runtime/child-process';
