@@ -9,8 +9,6 @@
  * What is left between service and ceiling is what the product does in its activities and handlers.
  */
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import express, { type Express } from 'express';
@@ -175,16 +173,4 @@ export function ceilingMdmApp(client: Client, durations: LifecycleDurations, log
       .json({ server_name: 'Bench', server_uuid: randomUUID(), org_name: 'Bench', org_email: 'bench@example.test', org_phone: '', org_address: '', admin_id: 'bench@example.test', facilitator_id: 'bench@example.test' });
   });
   return app;
-}
-
-export async function listen(app: Express): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-    },
-  };
 }

@@ -19,7 +19,8 @@ import { createLogger } from '../runtime/logger';
 import { loadSecretsKey } from '../runtime/secrets-key';
 import { startServices, type Services } from '../runtime/services';
 import { temporalConnectionOptions } from '../runtime/temporal-tls';
-import { ceilingAdminApp, ceilingMdmApp, createCeilingWorker, listen, newCeilingCounters } from './ceiling';
+import { listenLocal } from '../runtime/local-server';
+import { ceilingAdminApp, ceilingMdmApp, createCeilingWorker, newCeilingCounters } from './ceiling';
 import type { BenchOrg, FromService, ReminderCount, ServiceRequest, ServiceSettings, ServiceStats, ToService } from './protocol';
 import { reminderCount, seedLinks } from './seed';
 import { deviceActivityStatus, directDeviceFetch, seedDevices, startAssignDevices } from './seed-devices';
@@ -85,8 +86,8 @@ async function main(): Promise<void> {
     const connection = await Connection.connect(temporal);
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const durations = lifecycleDurations(config);
-    const admin = await listen(ceilingAdminApp(client, durations));
-    const mdm = await listen(ceilingMdmApp(client, durations, logger));
+    const admin = await listenLocal(ceilingAdminApp(client, durations));
+    const mdm = await listenLocal(ceilingMdmApp(client, durations, logger));
     ceilingApiUrl = admin.url;
     ceilingMdmUrl = mdm.url;
     stops.push(async () => {

@@ -12,7 +12,7 @@ import { certificates, links, serviceTokens, users } from '../db/schema';
 import { SecretBox } from '../domain/secret-box';
 import { createLogger } from '../runtime/logger';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
-import { listenLocal, type LocalServer } from './support/local-server';
+import { listenLocal, type LocalServer } from '../runtime/local-server';
 
 /**
  * The list's answers byte for byte: serialising a page is tuned for CPU (README "Benchmark"), and a

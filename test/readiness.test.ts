@@ -9,7 +9,7 @@ import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { listenLocal, type LocalServer } from './support/local-server';
+import { listenLocal, type LocalServer } from '../runtime/local-server';
 
 // /readyz against a real Postgres reached through a proxy we can cut: 503 naming Postgres, never a hang.
 const serverUrl = new URL(inject('databaseUrl') || 'postgres://postgres@127.0.0.1:5432/postgres');

@@ -8,7 +8,7 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-/** Serves `handler` (an Express app) on a free port of 127.0.0.1, as the in-process API tests do. */
+/** Serves `handler` (an Express app) on a free port of 127.0.0.1: the in-process API of tests and the bench's ceiling fronts. */
 export async function listenLocal(handler: http.RequestListener): Promise<LocalServer> {
   const server = http.createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
