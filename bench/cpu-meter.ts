@@ -75,13 +75,30 @@ export function sampleCpu(pids: { temporal: number | undefined; worker: number |
   return { temporal: processCpuSeconds(pids.temporal), worker: processCpuSeconds(pids.worker), postgres: postgresCpuSeconds() };
 }
 
+/** CPU seconds spent between two readings of one process (null when either is unknown). */
+export function spentSeconds(before: number | null, after: number | null): number | null {
+  return before === null || after === null ? null : after - before;
+}
+
+/** Milliseconds of CPU per unit of work, rounded to `decimals`; null when unknown or nothing was done. */
+export function msPerUnit(seconds: number | null, units: number, decimals: number): number | null {
+  const scale = 10 ** decimals;
+  return seconds === null || units <= 0 ? null : Math.round((seconds * 1000 * scale) / units) / scale;
+}
+
+/** Units per second at which work costing these milliseconds each (summed over processes) fills `cores`. */
+export function coresFillAt(msEach: Array<number | null>, cores: number, decimals: number): number | null {
+  const total = msEach.reduce<number>((sum, ms) => sum + (ms ?? 0), 0);
+  const scale = 10 ** decimals;
+  return total > 0 ? Math.round((cores * 1000 * scale) / total) / scale : null;
+}
+
 export function cpuPerUnit(before: CpuSample, after: CpuSample, units: number, cores: number): CpuPerUnit {
-  const per = (a: number | null, b: number | null) => (a === null || b === null || units <= 0 ? null : Math.round(((b - a) * 1000 * 100) / units) / 100);
+  const per = (a: number | null, b: number | null) => msPerUnit(spentSeconds(a, b), units, 2);
   const temporalMs = per(before.temporal, after.temporal);
   const workerMs = per(before.worker, after.worker);
   const postgresMs = per(before.postgres, after.postgres);
-  const total = (temporalMs ?? 0) + (workerMs ?? 0) + (postgresMs ?? 0);
-  return { temporalMs, workerMs, postgresMs, machineLimitPerSecond: total > 0 ? Math.round((cores * 1000 * 10) / total) / 10 : null };
+  return { temporalMs, workerMs, postgresMs, machineLimitPerSecond: coresFillAt([temporalMs, workerMs, postgresMs], cores, 1) };
 }
 
 /** The storm's line: CPU per reminder by process, and the rate at which those processes fill the cores. */

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
-import { postgresCpuSeconds, processCpuSeconds } from './cpu-meter';
+import { coresFillAt, msPerUnit, postgresCpuSeconds, processCpuSeconds, spentSeconds } from './cpu-meter';
 import type { LoadAuth, LoadRequest, LoadResult } from './paced-load';
 import { distribution, type Distribution } from './util';
 
@@ -106,8 +106,8 @@ export async function runLoad(
   const result = JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadResult;
   const cpu = load.meter
     ? requestCpu(
-        diff(serverBefore, processCpuSeconds(load.meter.serverPid)),
-        diff(postgresBefore, postgresCpuSeconds()),
+        spentSeconds(serverBefore, processCpuSeconds(load.meter.serverPid)),
+        spentSeconds(postgresBefore, postgresCpuSeconds()),
         Number.isFinite(result.cpuSeconds) ? result.cpuSeconds : null,
         result.ok,
       )
@@ -124,17 +124,11 @@ export async function runLoad(
   };
 }
 
-function diff(before: number | null, after: number | null): number | null {
-  return before === null || after === null ? null : after - before;
-}
-
 function requestCpu(serverSeconds: number | null, postgresSeconds: number | null, loaderSeconds: number | null, answered: number): RequestCpu {
-  const per = (seconds: number | null) => (seconds === null || answered <= 0 ? null : Math.round((seconds * 1000 * 1000) / answered) / 1000);
-  const serverMs = per(serverSeconds);
-  const postgresMs = per(postgresSeconds);
-  const loaderMs = per(loaderSeconds);
-  const total = (serverMs ?? 0) + (postgresMs ?? 0) + (loaderMs ?? 0);
-  return { serverMs, postgresMs, loaderMs, machineLimitPerSecond: total > 0 ? Math.round((os.cpus().length * 1000) / total) : null };
+  const serverMs = msPerUnit(serverSeconds, answered, 3);
+  const postgresMs = msPerUnit(postgresSeconds, answered, 3);
+  const loaderMs = msPerUnit(loaderSeconds, answered, 3);
+  return { serverMs, postgresMs, loaderMs, machineLimitPerSecond: coresFillAt([serverMs, postgresMs, loaderMs], os.cpus().length, 0) };
 }
 
 /** "service 0.82 + Postgres 0.32 + load generator 0.28 ms CPU a request, filling the cores at 1418/s". */
