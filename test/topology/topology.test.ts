@@ -18,7 +18,7 @@ import { startLoadBalancer, type LoadBalancer } from '../support/load-balancer';
 import { onboard, withRetry, type Onboarded } from '../support/onboarding';
 import { apiClient, eventually, type ApiResponse } from '../support/stack';
 import { StepErrors } from '../support/step-errors';
-import { startTemporalCluster, type TemporalCluster } from '../support/temporal-cluster';
+import { startTemporalCluster, type TemporalCluster } from '../../runtime/temporal-cluster';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { WorkerProcess } from '../support/worker-process';
 
