@@ -122,6 +122,19 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
       }
       const existing = outcome.kind === 'current' ? await findLinkView(db, principal.orgId, linkId) : undefined;
       if (existing) {
+        // The row is written by the create's activity before its workflow task completes. When that
+        // task was lost (Temporal restarted before it completed, so the answer was a 503), the row
+        // is there but the lifecycle never recorded the create. The create is sent again before the
+        // answer: the same update id answers as before if it was recorded, and otherwise the
+        // activity finds its row and writes nothing. No name check: the link may have been renamed
+        // since, and its old name taken. The certificate is the one the row holds: the first attempt's.
+        await commands.create(principal.orgId, linkId, {
+          serverName: name.display,
+          serverType: attrs.serverType,
+          allowReleaseDevices: attrs.allowReleaseDevices,
+          actorUserId: principal.userId,
+          ...(certificate && existing.certificate ? { certificate: { certificateId: existing.certificate.id, derBase64: certificate.der.toString('base64') } } : {}),
+        });
         res.status(201).location(`/v1/mdmServers/${existing.id}`).json({ data: mdmServerResource(existing) });
         return;
       }

@@ -285,6 +285,32 @@ describe('creates replayed or refused', () => {
     expect(row?.linkState).toBe('DELETED');
   });
 
+  it('a create repeated after its lifecycle lost the create (the row written, the task never completed) is delivered again, so the link works', async () => {
+    const { call } = await newCaller();
+    const body = { json: { data: { attributes: { serverName: 'Lost Create 日本' } } }, headers: key('create-lost') };
+    const created = await call('POST', '/v1/mdmServers', body);
+    expect(created.status).toBe(201);
+    const linkId = created.json.data.id as string;
+    // What a Temporal restart before the create's workflow task completed leaves behind (the API
+    // answered 503): the activity's committed row, and a run of the link workflow that never recorded
+    // the create. Made here by replacing the run with one that was never sent the create.
+    await stack.client.workflow.getHandle(`link-${linkId}`).terminate('test: the create task was lost');
+    await stack.client.workflow.start(linkWorkflow, {
+      workflowId: `link-${linkId}`,
+      taskQueue: stack.taskQueue,
+      args: [{ linkId, orgId: await orgOf(linkId), durations: stack.durations }],
+    });
+    expect((await lifecycleOf(linkId)).created).toBe(false);
+
+    // The client retries with the same key, as it would after the 503.
+    const repeated = await call('POST', '/v1/mdmServers', body);
+    expect(repeated.status).toBe(201);
+    expect(repeated.json.data.id).toBe(linkId);
+    expect((await lifecycleOf(linkId)).created).toBe(true);
+    expect((await uploadCertificate(call, linkId, certA.certPem)).status).toBe(200);
+    expect(await stack.database.db.select({ id: links.id }).from(links).where(eq(links.id, linkId))).toHaveLength(1);
+  });
+
   it('a create whose certificate is refused records nothing, says so, and the same key works once the cause is gone', async () => {
     const { org, call } = await newCaller();
     // This stack allows 3 certificates per organization.
