@@ -228,6 +228,10 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
           commands.uploadCertificate(view.id, { certificateId: binding.resultId, derBase64: parsed.der.toString('base64'), actorUserId: principal.userId }),
         );
       }
+    } else {
+      // Current in Postgres, which the ingest activity writes before its workflow task completes: sent
+      // again, as a repeated create is, so a lifecycle whose task was lost records it (one that holds it answers at once).
+      await commands.uploadCertificate(view.id, { certificateId: binding.resultId, derBase64: parsed.der.toString('base64'), actorUserId: principal.userId });
     }
     const updated = await findLinkView(db, principal.orgId, view.id);
     if (!updated) throw problem('NOT_FOUND', 'The device management service was deleted.');
@@ -254,6 +258,10 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
     if (outcome.kind === 'superseded') throw supersededReplay('service token', outcome);
     if (outcome.kind === 'unknown') {
       await withBinding(idempotency, binding, () => commands.issueToken(view.id, { tokenId, actorUserId: principal.userId }));
+    } else {
+      // Current in Postgres, which the issuing activity writes before its workflow task completes: sent
+      // again, so a lifecycle whose task was lost arms this token's reminders and expiry (one that holds it answers at once).
+      await commands.issueToken(view.id, { tokenId, actorUserId: principal.userId });
     }
     const [token] = await db
       .select({ token: serviceTokens, der: certificates.der })

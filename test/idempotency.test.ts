@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reserveIdempotencyKey } from '../db/idempotency';
 import { certificates, links, serviceTokens } from '../db/schema';
 import { createLinkUpdate, issueTokenUpdate, lifecycleQuery, linkWorkflow } from '../workflows/link';
+import type { LinkLifecycle } from '../workflows/link-types';
 import { cleanupTestCertificates, decryptP7mWithOpenssl, makeRsaCertificate, type TestCertificate } from './support/certificates';
 import { createUser, tokenSecrets } from './support/identity';
 import { createLink, linkAttributes, uploadCertificate } from './support/links';
@@ -309,6 +310,45 @@ describe('creates replayed or refused', () => {
     expect((await lifecycleOf(linkId)).created).toBe(true);
     expect((await uploadCertificate(call, linkId, certA.certPem)).status).toBe(200);
     expect(await stack.database.db.select({ id: links.id }).from(links).where(eq(links.id, linkId))).toHaveLength(1);
+  });
+
+  it('a certificate upload or token download repeated after its lifecycle lost it is delivered again: the workflow holds the certificate and arms the token', async () => {
+    const { call } = await newCaller();
+    const linkId = await createLink(call, 'Lost Steps مرحبا 🚀');
+    const orgId = await orgOf(linkId);
+    const workflowId = `link-${linkId}`;
+    /** Replaces the run with one that carries the lifecycle as it was before the step whose task was lost. */
+    const loseLastStep = async (carried: Partial<LinkLifecycle>) => {
+      const before = await lifecycleOf(linkId);
+      await stack.client.workflow.getHandle(workflowId).terminate('test: the step task was lost');
+      await stack.client.workflow.start(linkWorkflow, {
+        workflowId,
+        taskQueue: stack.taskQueue,
+        args: [{ linkId, orgId, durations: stack.durations, carried: { ...before, ...carried } }],
+      });
+    };
+
+    const upload = () => call('PUT', `/v1/mdmServers/${linkId}/publicKeyCertificate`, { body: certA.certPem, contentType: 'application/x-pem-file', headers: key('cert-lost') });
+    expect((await upload()).status).toBe(200);
+    const certificateId = (await lifecycleOf(linkId)).certificateId;
+    expect(certificateId).not.toBeNull();
+    await loseLastStep({ certificateId: null, linkState: 'PENDING_CERTIFICATE' });
+    expect((await lifecycleOf(linkId)).certificateId).toBeNull();
+    expect((await upload()).status).toBe(200);
+    expect((await lifecycleOf(linkId)).certificateId).toBe(certificateId);
+
+    const download = () => call('POST', `/v1/mdmServers/${linkId}/serviceToken`, { headers: key('token-lost') });
+    const first = await download();
+    expect(first.status).toBe(200);
+    const tokenId = first.headers.get('x-service-token-id');
+    expect((await lifecycleOf(linkId)).token?.tokenId).toBe(tokenId);
+    await loseLastStep({ token: null, linkState: 'READY_FOR_TOKEN' });
+    expect((await lifecycleOf(linkId)).token).toBeNull();
+    const again = await download();
+    expect(again.status).toBe(200);
+    expect(again.headers.get('x-service-token-id')).toBe(tokenId);
+    expect((await lifecycleOf(linkId)).token?.tokenId).toBe(tokenId);
+    expect(await tokensOf(linkId)).toHaveLength(1);
   });
 
   it('a create whose certificate is refused records nothing, says so, and the same key works once the cause is gone', async () => {
