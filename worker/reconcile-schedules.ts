@@ -8,28 +8,35 @@ import type { ReconcileNotificationDeliveriesInput } from '../workflows/notifica
 /**
  * The reconcilers: each a small workflow, run by one Temporal Schedule per task queue, calling
  * idempotent activities. Its id, its workflow type (by name: the worker registers it from
- * workflows/index.ts) and what its Schedule's note says in the Temporal UI.
+ * workflows/index.ts), what its Schedule's note says in the Temporal UI, and its phase: where in
+ * each interval it fires, as a share of the interval. Staggered, so the four runs of a minute do
+ * not land in the same second: together they were one burst of worker and Temporal CPU every minute
+ * that held up API answers on a shared machine (README "Benchmark").
  */
 export const RECONCILERS = {
   accountEvents: {
     scheduleId: (taskQueue: string) => `account-event-reconciler-${taskQueue}`,
     workflowType: 'reconcileAccountEventsWorkflow',
     note: 'Starts the fan-out of recorded password changes and departures whose workflow never started.',
+    phase: 0,
   },
   handoffs: {
     scheduleId: (taskQueue: string) => `handoff-reconciler-${taskQueue}`,
     workflowType: 'reconcileHandoffsWorkflow',
     note: 'Delivers token installations and device activities the API recorded but could not hand to Temporal.',
+    phase: 0.25,
   },
   notificationDeliveries: {
     scheduleId: (taskQueue: string) => `notification-delivery-reconciler-${taskQueue}`,
     workflowType: 'reconcileNotificationDeliveriesWorkflow',
     note: 'Starts the delivery of notifications recorded outside a workflow (disowned devices, new terms) whose delivery workflow never started.',
+    phase: 0.5,
   },
   deadDeviceActivities: {
     scheduleId: (taskQueue: string) => `dead-device-activity-reconciler-${taskQueue}`,
     workflowType: 'reconcileDeadDeviceActivitiesWorkflow',
     note: 'Ends device activities still IN_PROGRESS whose workflow was terminated, cancelled, failed or timed out, releasing their devices.',
+    phase: 0.75,
   },
 } as const;
 
@@ -58,6 +65,7 @@ export async function ensureReconcileSchedule<N extends ReconcilerName>(
 ): Promise<'created' | 'exists' | 'updated'> {
   const reconciler = RECONCILERS[name];
   const scheduleId = reconciler.scheduleId(options.taskQueue);
+  const interval = reconcileInterval(options.intervalMs, reconciler.phase);
   const action = {
     type: 'startWorkflow' as const,
     workflowType: reconciler.workflowType,
@@ -68,7 +76,7 @@ export async function ensureReconcileSchedule<N extends ReconcilerName>(
   try {
     await client.schedule.create({
       scheduleId,
-      spec: { intervals: [{ every: options.intervalMs }] },
+      spec: { intervals: [interval] },
       action,
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
       state: { note: reconciler.note },
@@ -79,13 +87,24 @@ export async function ensureReconcileSchedule<N extends ReconcilerName>(
   }
   const handle = client.schedule.getHandle(scheduleId);
   const current = await handle.describe();
-  const every = current.spec.intervals?.map((i) => i.every) ?? [];
+  const intervals = current.spec.intervals ?? [];
   const args = current.action.type === 'startWorkflow' ? current.action.args : undefined;
-  if (every.length === 1 && every[0] === options.intervalMs && isDeepStrictEqual(args, JSON.parse(JSON.stringify([options.input])))) return 'exists';
+  const sameInterval = intervals.length === 1 && intervals[0]?.every === interval.every && intervals[0].offset === interval.offset;
+  if (sameInterval && isDeepStrictEqual(args, JSON.parse(JSON.stringify([options.input])))) return 'exists';
   await handle.update((previous) => ({
     ...previous,
-    spec: { ...previous.spec, intervals: [{ every: options.intervalMs }] },
+    spec: { ...previous.spec, intervals: [interval] },
     action,
   }));
   return 'updated';
+}
+
+/**
+ * Every `intervalMs`, at `phase` of the interval after each multiple of it since the epoch, in whole
+ * seconds as Temporal keeps them (a Schedule rounds both to the second).
+ */
+export function reconcileInterval(intervalMs: number, phase: number): { every: number; offset: number } {
+  const every = Math.max(1000, Math.round(intervalMs / 1000) * 1000);
+  const offset = Math.floor((every * phase) / 1000) * 1000;
+  return { every, offset: offset < every ? offset : 0 };
 }
