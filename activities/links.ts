@@ -8,11 +8,12 @@ import { generateServiceTokenSecrets } from '../domain/service-token';
 import { recordAudit } from '../db/audit';
 import type { Db } from '../db/client';
 import { unassignDevicesOfDeletedLink } from '../db/devices';
+import { recordLinkNotification } from '../db/notifications';
 import { uniqueViolation } from '../db/errors';
-import { certificates, links, notifications, serviceTokens } from '../db/schema';
+import { certificates, links, serviceTokens } from '../db/schema';
 import { classified } from './failures';
 import type { LinkActivities } from './link-activity-types';
-import { hasWebhookReceiver, type NotificationDeliveryConfig } from './notifications';
+import type { NotificationDeliveryConfig } from './notifications';
 
 export interface LinkActivityDeps {
   db: Db;
@@ -281,30 +282,16 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
 
     notify: (input) =>
       guard(async () => {
-        const link = await loadLink(input.linkId);
         // One notification per (token, kind, detail): a retried or replayed timer adds nothing.
         const dedupeKey = [input.linkId, input.tokenId ?? '-', input.kind, ...Object.values(input.detail).map(String)].join(':');
-        const inserted = await db
-          .insert(notifications)
-          .values({
-            id: input.operationId,
-            orgId: input.orgId,
-            linkId: input.linkId,
-            tokenId: input.tokenId,
-            kind: input.kind,
-            dedupeKey,
-            payload: { serverName: link.serverName, linkState: link.linkState, ...input.detail },
-          })
-          .onConflictDoNothing()
-          .returning({ id: notifications.id });
+        const recorded = await recordLinkNotification(db, { id: input.operationId, orgId: input.orgId, linkId: input.linkId, tokenId: input.tokenId, kind: input.kind, dedupeKey, detail: input.detail });
+        if (!recorded.linkFound) throw new DomainError('LINK_NOT_FOUND', 'The device management service does not exist.');
+        // Already recorded (a retry, or the same reminder again): the workflow delivers it under the same id.
+        if (!recorded.notificationId) throw new Error(`notification ${dedupeKey} was neither inserted nor found`);
         // Whether a delivery child is worth starting: most organizations have no receiver for most kinds,
         // and a child workflow per notification doubles a timer storm's Temporal work for nothing.
-        const deliver = deps.notifications?.smtp !== undefined || (await hasWebhookReceiver(db, input.orgId, input.kind));
-        if (inserted[0]) return { notificationId: inserted[0].id, deliver };
-        // Already recorded (a retry, or the same reminder again): the workflow delivers it under the same id.
-        const [existing] = await db.select({ id: notifications.id }).from(notifications).where(eq(notifications.dedupeKey, dedupeKey));
-        if (!existing) throw new Error(`notification ${dedupeKey} was neither inserted nor found`);
-        return { notificationId: existing.id, deliver };
+        const deliver = deps.notifications?.smtp !== undefined || recorded.hasWebhookReceiver;
+        return { notificationId: recorded.notificationId, deliver };
       }),
 
     updateLinkRecord: (input) =>

@@ -3,6 +3,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Db } from '../db/client';
+import { webhookReceiversOf } from '../db/notifications';
 import { notificationEmails, notifications, roles, users, webhookDeliveries, webhookDeliveryAttempts, webhookEndpoints } from '../db/schema';
 import { notificationEvent } from '../domain/notification-event';
 import { notificationSubject, notificationText } from '../domain/notification-text';
@@ -50,17 +51,6 @@ function failure(message: string, type: string, nonRetryable = false): Applicati
   return ApplicationFailure.create({ message, type, nonRetryable, category: 'BENIGN' });
 }
 
-/** The organization's live webhook endpoints whose event filter takes this kind (every kind: '*'). */
-function receiversOf(orgId: string, kind: string) {
-  return and(eq(webhookEndpoints.orgId, orgId), isNull(webhookEndpoints.deletedAt), sql`('*' = any(${webhookEndpoints.events}) or ${kind} = any(${webhookEndpoints.events}))`);
-}
-
-/** Whether a notification of this kind has a webhook endpoint to go to (notify asks before a delivery child). */
-export async function hasWebhookReceiver(db: Db, orgId: string, kind: string): Promise<boolean> {
-  const [row] = await db.select({ id: webhookEndpoints.id }).from(webhookEndpoints).where(receiversOf(orgId, kind)).limit(1);
-  return row !== undefined;
-}
-
 export function createNotificationActivities(deps: NotificationActivityDeps): NotificationActivities {
   const { db, secretBox } = deps;
   const now = deps.now ?? (() => new Date());
@@ -100,7 +90,7 @@ export function createNotificationActivities(deps: NotificationActivityDeps): No
   return {
     async planNotificationDelivery({ notificationId }) {
       const notification = await loadNotification(notificationId);
-      const endpoints = await db.select({ id: webhookEndpoints.id }).from(webhookEndpoints).where(receiversOf(notification.orgId, notification.kind));
+      const endpoints = await db.select({ id: webhookEndpoints.id }).from(webhookEndpoints).where(webhookReceiversOf(notification.orgId, notification.kind));
       if (endpoints.length) {
         await db
           .insert(webhookDeliveries)

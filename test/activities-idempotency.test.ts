@@ -83,4 +83,30 @@ describe('notify', () => {
     const withEmail = createLinkActivities({ db, secretBox, maxCertificatesPerOrganization: 250, notifications: { smtp: { url: 'smtp://127.0.0.1:1', from: 'dms@example.test' } } });
     expect((await withEmail.notify({ ...reminder, operationId: randomUUID(), detail: { offset: 'P1D' } })).deliver).toBe(true);
   });
+
+  it('writes the link and the detail into the payload, refuses an unknown link, and gives concurrent twins one notification', async () => {
+    const { orgId, userId } = await stack.newOrganization();
+    const db = stack.database.db;
+    const activities = createLinkActivities({ db, secretBox: new SecretBox(randomBytes(32)), maxCertificatesPerOrganization: 250 });
+    const linkId = randomUUID();
+    await activities.createLinkRecord({ operationId: randomUUID(), linkId, orgId, serverName: 'Payload', serverType: 'MDM', allowReleaseDevices: false, actorUserId: userId });
+    const reminder = { operationId: randomUUID(), linkId, orgId, tokenId: null, kind: 'RENEWAL_REMINDER' as const, detail: { offset: 'P30D' } };
+    const { notificationId } = await activities.notify(reminder);
+    expect(notificationId).toBe(reminder.operationId);
+    const [row] = await db.select().from(notifications).where(eq(notifications.id, notificationId));
+    expect(row).toMatchObject({ orgId, linkId, tokenId: null, kind: 'RENEWAL_REMINDER', payload: { serverName: 'Payload', linkState: 'PENDING_CERTIFICATE', offset: 'P30D' } });
+
+    // A link that does not exist: refused (not retried), nothing recorded.
+    const missing = randomUUID();
+    await expect(activities.notify({ ...reminder, operationId: randomUUID(), linkId: missing })).rejects.toMatchObject({ type: 'LINK_NOT_FOUND', nonRetryable: true });
+    expect(await db.select().from(notifications).where(eq(notifications.linkId, missing))).toEqual([]);
+
+    // Two attempts of one reminder at once (each with its own operation id): one row, both answer its id.
+    const twin = { ...reminder, detail: { offset: 'P7D' } };
+    const answers = await Promise.all([activities.notify({ ...twin, operationId: randomUUID() }), activities.notify({ ...twin, operationId: randomUUID() })]);
+    expect(answers[0]?.notificationId).toBe(answers[1]?.notificationId);
+    const rows = await db.select().from(notifications).where(eq(notifications.linkId, linkId));
+    expect(rows).toHaveLength(2);
+    expect(rows.map((r) => r.id)).toContain(answers[0]?.notificationId);
+  });
 });
