@@ -286,7 +286,7 @@ export function createLinkActivities(deps: LinkActivityDeps): LinkActivities {
         const dedupeKey = [input.linkId, input.tokenId ?? '-', input.kind, ...Object.values(input.detail).map(String)].join(':');
         const recorded = await recordLinkNotification(db, { id: input.operationId, orgId: input.orgId, linkId: input.linkId, tokenId: input.tokenId, kind: input.kind, dedupeKey, detail: input.detail });
         if (!recorded.linkFound) throw new DomainError('LINK_NOT_FOUND', 'The device management service does not exist.');
-        // Already recorded (a retry, or the same reminder again): the workflow delivers it under the same id.
+        // Recorded now, or before (a retry, or the same reminder again): the workflow delivers it under that id.
         if (!recorded.notificationId) throw new Error(`notification ${dedupeKey} was neither inserted nor found`);
         // Whether a delivery child is worth starting: most organizations have no receiver for most kinds,
         // and a child workflow per notification doubles a timer storm's Temporal work for nothing.
