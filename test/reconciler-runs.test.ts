@@ -53,7 +53,7 @@ describe('reconciler runs', () => {
     expect(patchMarkers(handoffs)).toEqual([RECONCILER_LOCAL_ACTIVITIES_PATCH, 'device-import-handoffs']);
   });
 
-  it('the four Schedules fire at four points of the interval; one made by an earlier release is moved to its point', async () => {
+  it('the four Schedules fire at four points of the interval, none at its start; one made by an earlier release is moved to its point', async () => {
     const taskQueue = `${stack.taskQueue}-phases-${randomUUID().slice(0, 8)}`;
     const inputs: { [N in ReconcilerName]: Parameters<typeof ensureReconcileSchedule<N>>[2]['input'] } = {
       accountEvents: { graceMs: 30_000, limit: 100, pageSize: 100, pagesPerRun: 5 },
@@ -77,15 +77,15 @@ describe('reconciler runs', () => {
 
       const described = await Promise.all(handles.map((h) => h.describe()));
       expect(described.map((d) => d.spec.intervals)).toEqual([
-        [{ every: 60_000, offset: 0 }],
-        [{ every: 60_000, offset: 15_000 }],
-        [{ every: 60_000, offset: 30_000 }],
-        [{ every: 60_000, offset: 45_000 }],
+        [{ every: 60_000, offset: 7_000 }],
+        [{ every: 60_000, offset: 22_000 }],
+        [{ every: 60_000, offset: 37_000 }],
+        [{ every: 60_000, offset: 52_000 }],
       ]);
-      // The next runs Temporal plans are 15 s apart, one reconciler after the other.
+      // The next runs Temporal plans are 15 s apart, one reconciler after the other, none on the minute.
       const next = described.map((d) => d.info.nextActionTimes[0]?.getTime() ?? NaN);
       const seconds = next.map((t) => new Date(t).getUTCSeconds()).sort((a, b) => a - b);
-      expect(seconds).toEqual([0, 15, 30, 45]);
+      expect(seconds).toEqual([7, 22, 37, 52]);
       // Ensured again with the same settings: left alone.
       for (const name of names) expect(await ensureReconcileSchedule(stack.client, name, { taskQueue, intervalMs: 60_000, input: inputs[name] })).toBe('exists');
     } finally {
@@ -95,6 +95,8 @@ describe('reconciler runs', () => {
 
   it('phases are whole seconds inside the interval', () => {
     expect(reconcileInterval(60_000, 0.25)).toEqual({ every: 60_000, offset: 15_000 });
+    // 7.5 s is 7 s: within the interval, never rounded up onto the next run.
+    expect(reconcileInterval(60_000, 0.125)).toEqual({ every: 60_000, offset: 7_000 });
     expect(reconcileInterval(3_600_000, 0.75)).toEqual({ every: 3_600_000, offset: 2_700_000 });
     // Temporal keeps whole seconds: 10 s at a quarter is 2 s, not 2.5.
     expect(reconcileInterval(10_000, 0.25)).toEqual({ every: 10_000, offset: 2_000 });

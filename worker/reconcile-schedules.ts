@@ -11,32 +11,33 @@ import type { ReconcileNotificationDeliveriesInput } from '../workflows/notifica
  * workflows/index.ts), what its Schedule's note says in the Temporal UI, and its phase: where in
  * each interval it fires, as a share of the interval. Staggered, so the four runs of a minute do
  * not land in the same second: together they were one burst of worker and Temporal CPU every minute
- * that held up API answers on a shared machine (README "Benchmark").
+ * that held up API answers on a shared machine (README "Benchmark"). None at the interval's start,
+ * where the hourly retention run and whatever else is scheduled "on the minute" fire.
  */
 export const RECONCILERS = {
   accountEvents: {
     scheduleId: (taskQueue: string) => `account-event-reconciler-${taskQueue}`,
     workflowType: 'reconcileAccountEventsWorkflow',
     note: 'Starts the fan-out of recorded password changes and departures whose workflow never started.',
-    phase: 0,
+    phase: 0.125,
   },
   handoffs: {
     scheduleId: (taskQueue: string) => `handoff-reconciler-${taskQueue}`,
     workflowType: 'reconcileHandoffsWorkflow',
     note: 'Delivers token installations and device activities the API recorded but could not hand to Temporal.',
-    phase: 0.25,
+    phase: 0.375,
   },
   notificationDeliveries: {
     scheduleId: (taskQueue: string) => `notification-delivery-reconciler-${taskQueue}`,
     workflowType: 'reconcileNotificationDeliveriesWorkflow',
     note: 'Starts the delivery of notifications recorded outside a workflow (disowned devices, new terms) whose delivery workflow never started.',
-    phase: 0.5,
+    phase: 0.625,
   },
   deadDeviceActivities: {
     scheduleId: (taskQueue: string) => `dead-device-activity-reconciler-${taskQueue}`,
     workflowType: 'reconcileDeadDeviceActivitiesWorkflow',
     note: 'Ends device activities still IN_PROGRESS whose workflow was terminated, cancelled, failed or timed out, releasing their devices.',
-    phase: 0.75,
+    phase: 0.875,
   },
 } as const;
 
