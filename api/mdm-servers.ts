@@ -218,20 +218,19 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
     const binding = await bindIdempotencyKey(idempotency, req, endpoint, view.id, requestFingerprint(endpoint, view.id, parsed.fingerprintSha256));
     const outcome = binding.repeat ? await certificateOutcome(db, principal.orgId, view.id, binding.resultId) : { kind: 'unknown' as const };
     if (outcome.kind === 'superseded') throw supersededReplay('public key certificate upload', outcome);
+    // A retried upload (after a 503, say) carries the same certificate id, so the workflow ingests it once.
+    const ingest = () => commands.uploadCertificate(view.id, { certificateId: binding.resultId, derBase64: parsed.der.toString('base64'), actorUserId: principal.userId });
     if (outcome.kind === 'unknown') {
       if (view.certificate?.fingerprintSha256 === parsed.fingerprintSha256) {
         // Uploading the certificate the link already holds changes nothing; the key stands for that certificate.
         await bindToExisting(idempotency, binding, view.certificate.id);
       } else {
-        // A retried upload (after a 503, say) carries the same certificate id, so the workflow ingests it once.
-        await withBinding(idempotency, binding, () =>
-          commands.uploadCertificate(view.id, { certificateId: binding.resultId, derBase64: parsed.der.toString('base64'), actorUserId: principal.userId }),
-        );
+        await withBinding(idempotency, binding, ingest);
       }
     } else {
       // Current in Postgres, which the ingest activity writes before its workflow task completes: sent
       // again, as a repeated create is, so a lifecycle whose task was lost records it (one that holds it answers at once).
-      await commands.uploadCertificate(view.id, { certificateId: binding.resultId, derBase64: parsed.der.toString('base64'), actorUserId: principal.userId });
+      await ingest();
     }
     const updated = await findLinkView(db, principal.orgId, view.id);
     if (!updated) throw problem('NOT_FOUND', 'The device management service was deleted.');
@@ -256,12 +255,13 @@ export function mdmServersRouter(deps: MdmServersDeps): Router {
     const tokenId = binding.resultId;
     const outcome = binding.repeat ? await serviceTokenOutcome(db, principal.orgId, view.id, tokenId) : { kind: 'unknown' as const };
     if (outcome.kind === 'superseded') throw supersededReplay('service token', outcome);
+    const issue = () => commands.issueToken(view.id, { tokenId, actorUserId: principal.userId });
     if (outcome.kind === 'unknown') {
-      await withBinding(idempotency, binding, () => commands.issueToken(view.id, { tokenId, actorUserId: principal.userId }));
+      await withBinding(idempotency, binding, issue);
     } else {
       // Current in Postgres, which the issuing activity writes before its workflow task completes: sent
       // again, so a lifecycle whose task was lost arms this token's reminders and expiry (one that holds it answers at once).
-      await commands.issueToken(view.id, { tokenId, actorUserId: principal.userId });
+      await issue();
     }
     const [token] = await db
       .select({ token: serviceTokens, der: certificates.der })
