@@ -295,12 +295,7 @@ describe('creates replayed or refused', () => {
     // What a Temporal restart before the create's workflow task completed leaves behind (the API
     // answered 503): the activity's committed row, and a run of the link workflow that never recorded
     // the create. Made here by replacing the run with one that was never sent the create.
-    await stack.client.workflow.getHandle(`link-${linkId}`).terminate('test: the create task was lost');
-    await stack.client.workflow.start(linkWorkflow, {
-      workflowId: `link-${linkId}`,
-      taskQueue: stack.taskQueue,
-      args: [{ linkId, orgId: await orgOf(linkId), durations: stack.durations }],
-    });
+    await loseLastStep(linkId);
     expect((await lifecycleOf(linkId)).created).toBe(false);
 
     // The client retries with the same key, as it would after the 503.
@@ -315,24 +310,12 @@ describe('creates replayed or refused', () => {
   it('a certificate upload or token download repeated after its lifecycle lost it is delivered again: the workflow holds the certificate and arms the token', async () => {
     const { call } = await newCaller();
     const linkId = await createLink(call, 'Lost Steps مرحبا 🚀');
-    const orgId = await orgOf(linkId);
-    const workflowId = `link-${linkId}`;
-    /** Replaces the run with one that carries the lifecycle as it was before the step whose task was lost. */
-    const loseLastStep = async (carried: Partial<LinkLifecycle>) => {
-      const before = await lifecycleOf(linkId);
-      await stack.client.workflow.getHandle(workflowId).terminate('test: the step task was lost');
-      await stack.client.workflow.start(linkWorkflow, {
-        workflowId,
-        taskQueue: stack.taskQueue,
-        args: [{ linkId, orgId, durations: stack.durations, carried: { ...before, ...carried } }],
-      });
-    };
 
     const upload = () => call('PUT', `/v1/mdmServers/${linkId}/publicKeyCertificate`, { body: certA.certPem, contentType: 'application/x-pem-file', headers: key('cert-lost') });
     expect((await upload()).status).toBe(200);
     const certificateId = (await lifecycleOf(linkId)).certificateId;
     expect(certificateId).not.toBeNull();
-    await loseLastStep({ certificateId: null, linkState: 'PENDING_CERTIFICATE' });
+    await loseLastStep(linkId, { certificateId: null, linkState: 'PENDING_CERTIFICATE' });
     expect((await lifecycleOf(linkId)).certificateId).toBeNull();
     expect((await upload()).status).toBe(200);
     expect((await lifecycleOf(linkId)).certificateId).toBe(certificateId);
@@ -342,7 +325,7 @@ describe('creates replayed or refused', () => {
     expect(first.status).toBe(200);
     const tokenId = first.headers.get('x-service-token-id');
     expect((await lifecycleOf(linkId)).token?.tokenId).toBe(tokenId);
-    await loseLastStep({ token: null, linkState: 'READY_FOR_TOKEN' });
+    await loseLastStep(linkId, { token: null, linkState: 'READY_FOR_TOKEN' });
     expect((await lifecycleOf(linkId)).token).toBeNull();
     const again = await download();
     expect(again.status).toBe(200);
@@ -379,6 +362,18 @@ async function runsOf(linkId: string): Promise<string[]> {
   const runs: string[] = [];
   for await (const wf of stack.client.workflow.list({ query: `WorkflowId = "link-${linkId}"` })) runs.push(`${wf.runId}:${wf.status.name}`);
   return runs.sort();
+}
+
+/**
+ * Replaces the link's run with one that never recorded its last step, as a Temporal restart before
+ * that step's workflow task completed leaves it: a fresh run (no create), or one carrying the
+ * lifecycle as it is with `lost` undone.
+ */
+async function loseLastStep(linkId: string, lost?: Partial<LinkLifecycle>): Promise<void> {
+  const workflowId = `link-${linkId}`;
+  const carried = lost ? { carried: { ...(await lifecycleOf(linkId)), ...lost } } : {};
+  await stack.client.workflow.getHandle(workflowId).terminate('test: the step task was lost');
+  await stack.client.workflow.start(linkWorkflow, { workflowId, taskQueue: stack.taskQueue, args: [{ linkId, orgId: await orgOf(linkId), durations: stack.durations, ...carried }] });
 }
 
 async function orgOf(linkId: string): Promise<string> {
