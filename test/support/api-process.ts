@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import { endProcess, spawnEntry } from './child-process';
+import { endProcess } from '../../runtime/child-process';
+import { spawnEntry } from './child-process';
 
 /** `npm run api` as a child process on a fixed port, so a test can kill and restart it. */
 export class ApiProcess {

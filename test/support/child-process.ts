@@ -18,5 +18,3 @@ export function spawnEntry(entry: string, env: Record<string, string>): { child:
   child.stderr?.on('data', keep);
   return { child, output: () => output };
 }
-
-export { endProcess } from '../../runtime/child-process';

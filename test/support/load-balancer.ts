@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../runtime/dev-server';
-import { endProcess } from './child-process';
+import { endProcess } from '../../runtime/child-process';
 
 /**
  * Debian's HAProxy in front of the api replicas, as README "Running in production" has it: one

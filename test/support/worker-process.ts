@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { inject } from 'vitest';
-import { endProcess, spawnEntry } from './child-process';
+import { endProcess } from '../../runtime/child-process';
+import { spawnEntry } from './child-process';
 
 export interface WorkerProcessEnv {
   TEMPORAL_ADDRESS: string;
