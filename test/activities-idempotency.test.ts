@@ -89,12 +89,12 @@ describe('notify', () => {
     const db = stack.database.db;
     const activities = createLinkActivities({ db, secretBox: new SecretBox(randomBytes(32)), maxCertificatesPerOrganization: 250 });
     const linkId = randomUUID();
-    await activities.createLinkRecord({ operationId: randomUUID(), linkId, orgId, serverName: 'Payload', serverType: 'MDM', allowReleaseDevices: false, actorUserId: userId });
+    await activities.createLinkRecord({ operationId: randomUUID(), linkId, orgId, serverName: 'Payload 日本 مرحبا 🚀', serverType: 'MDM', allowReleaseDevices: false, actorUserId: userId });
     const reminder = { operationId: randomUUID(), linkId, orgId, tokenId: null, kind: 'RENEWAL_REMINDER' as const, detail: { offset: 'P30D' } };
     const { notificationId } = await activities.notify(reminder);
     expect(notificationId).toBe(reminder.operationId);
     const [row] = await db.select().from(notifications).where(eq(notifications.id, notificationId));
-    expect(row).toMatchObject({ orgId, linkId, tokenId: null, kind: 'RENEWAL_REMINDER', payload: { serverName: 'Payload', linkState: 'PENDING_CERTIFICATE', offset: 'P30D' } });
+    expect(row).toMatchObject({ orgId, linkId, tokenId: null, kind: 'RENEWAL_REMINDER', payload: { serverName: 'Payload 日本 مرحبا 🚀', linkState: 'PENDING_CERTIFICATE', offset: 'P30D' } });
 
     // A link that does not exist: refused (not retried), nothing recorded.
     const missing = randomUUID();
