@@ -1,4 +1,5 @@
 import { Connection } from '@temporalio/client';
+import type { Db } from '../db/client';
 import { anyOrganization, ensureBootstrapAdmin } from '../db/identity';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
@@ -21,13 +22,16 @@ export async function runProcess(roles: ServiceRoles): Promise<void> {
       if (added.length) logger.info({ added }, 'registered search attributes');
       await connection.close();
     }
-    const services = await startServices(config, address, logger, { mode: 'production', ...roles });
     // Only with a key the operator chose: a generated one could never be shown (a production log is
     // no place for a secret), so the first organization comes from the CLI instead.
-    if (roles.api && config.BOOTSTRAP_ADMIN_API_KEY) await ensureBootstrapAdmin(services.database.db, config.BOOTSTRAP_ADMIN_API_KEY);
-    else if (roles.api && !(await anyOrganization(services.database.db))) {
-      logger.warn('no organization yet: create the first one with `npm run cli -- create-organization --name … --admin-email …` (it prints the Administrator key once), or set BOOTSTRAP_ADMIN_API_KEY');
-    }
+    const bootstrap = async (db: Db): Promise<void> => {
+      if (!roles.api) return;
+      if (config.BOOTSTRAP_ADMIN_API_KEY) await ensureBootstrapAdmin(db, config.BOOTSTRAP_ADMIN_API_KEY);
+      else if (!(await anyOrganization(db))) {
+        logger.warn('no organization yet: create the first one with `npm run cli -- create-organization --name … --admin-email …` (it prints the Administrator key once), or set BOOTSTRAP_ADMIN_API_KEY');
+      }
+    };
+    const services = await startServices(config, address, logger, { mode: 'production', ...roles }, { beforeServing: bootstrap });
     logger.info({ roles, apiUrl: services.apiUrl, depUrl: services.depUrl, temporal: address, temporalTls: Boolean(temporalConnectionOptions(config, address).tls), namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TASK_QUEUE }, 'started');
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'stopping');

@@ -6,7 +6,7 @@ import { createApp } from '../api/app';
 import { hardenServer } from '../api/http-hardening';
 import { createMdmApp } from '../api/mdm/app';
 import { createLinkCommands } from '../api/link-commands';
-import { openDatabase, type Database } from '../db/client';
+import { openDatabase, type Database, type Db } from '../db/client';
 import { SecretBox } from '../domain/secret-box';
 import { createWorker } from '../worker/create-worker';
 import { idempotencyKeyTtlMs, lifecycleDurations, notificationDelivery, retentionSetup, webhookUrlPolicy, type Config } from './config';
@@ -35,12 +35,21 @@ export interface ServiceRoles {
   mode?: 'production' | 'development';
 }
 
+export interface StartHooks {
+  /**
+   * Runs once the database is migrated and before any port opens, so /readyz never answers 200
+   * while first-start work (the bootstrap organization) is still to be done.
+   */
+  beforeServing?: (db: Db) => Promise<void>;
+}
+
 /**
  * Wires one process: the database, a Temporal client, and the API and/or the worker. `npm start`
  * runs both roles against the embedded dev server; production runs each role as its own replicas.
  */
-export async function startServices(config: Config, temporalAddress: string, logger: Logger, roles: ServiceRoles): Promise<Services> {
+export async function startServices(config: Config, temporalAddress: string, logger: Logger, roles: ServiceRoles, hooks: StartHooks = {}): Promise<Services> {
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  await hooks.beforeServing?.(database.db);
   const secretBox = new SecretBox(loadSecretsKey(config));
   const stops: Array<() => Promise<void>> = [];
   let apiUrl: string | undefined;

@@ -27,8 +27,12 @@ async function main(): Promise<void> {
         log: say,
       });
   const address = config.TEMPORAL_ADDRESS ?? devServer?.address ?? '';
-  const services = await startServices(config, address, logger, { api: true, worker: true });
-  const bootstrap = await ensureBootstrapAdmin(services.database.db, config.BOOTSTRAP_ADMIN_API_KEY);
+  let bootstrap: Awaited<ReturnType<typeof ensureBootstrapAdmin>> = { created: false };
+  const services = await startServices(config, address, logger, { api: true, worker: true }, {
+    beforeServing: async (db) => {
+      bootstrap = await ensureBootstrapAdmin(db, config.BOOTSTRAP_ADMIN_API_KEY);
+    },
+  });
 
   say('');
   say('dms-link is running');
