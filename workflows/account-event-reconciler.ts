@@ -5,12 +5,6 @@ import type { AccountEventReconcilerActivities } from '../activities/account-eve
 import { accountEventWorkflow } from './account-event';
 import { accountEventWorkflowId } from './account-event-types';
 
-/** The reconciler's activity options (local activities since `reconciler-local-activities`: workflows/reconciler-activities.ts). */
-const ACTIVITY_OPTIONS = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
-} as const;
-
 export interface ReconcileAccountEventsInput {
   /** Events younger than this are left to the API, which is starting them right now. */
   graceMs: number;
@@ -29,7 +23,7 @@ export interface ReconcileAccountEventsInput {
  * run started is not started again (REJECT_DUPLICATE), so a fan-out is never skipped nor doubled.
  */
 export async function reconcileAccountEventsWorkflow(input: ReconcileAccountEventsInput): Promise<{ started: number; alreadyStarted: number }> {
-  const activities = reconcilerActivities<AccountEventReconcilerActivities>(ACTIVITY_OPTIONS);
+  const activities = reconcilerActivities<AccountEventReconcilerActivities>('30 seconds');
   const events = await activities.listUnstartedAccountEvents({ graceMs: input.graceMs, limit: input.limit, ...(input.orgId ? { orgId: input.orgId } : {}) });
   let started = 0;
   let alreadyStarted = 0;

@@ -1,13 +1,6 @@
 import { reconcilerActivities } from './reconciler-activities';
 import type { DeadDeviceActivityReconcilerActivities } from '../activities/dead-device-activity-reconciler-types';
 
-/** The reconciler's activity options (local activities since `reconciler-local-activities`: workflows/reconciler-activities.ts). */
-const ACTIVITY_OPTIONS = {
-  // A page asks Temporal about up to `limit` workflows, one describe each.
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
-} as const;
-
 export interface ReconcileDeadDeviceActivitiesInput {
   /** Activities accepted less than this ago are left alone (their workflow may be starting right now). */
   graceMs: number;
@@ -33,7 +26,8 @@ export interface ReconcileDeadDeviceActivitiesResult {
  * a retried page or a run racing the turn check ends nothing twice.
  */
 export async function reconcileDeadDeviceActivitiesWorkflow(input: ReconcileDeadDeviceActivitiesInput): Promise<ReconcileDeadDeviceActivitiesResult> {
-  const activities = reconcilerActivities<DeadDeviceActivityReconcilerActivities>(ACTIVITY_OPTIONS);
+  // A page asks Temporal about up to `limit` workflows, one describe each: more time than the others.
+  const activities = reconcilerActivities<DeadDeviceActivityReconcilerActivities>('2 minutes');
   const result: ReconcileDeadDeviceActivitiesResult = { checked: 0, ended: [] };
   let afterSeq = 0;
   for (let page = 0; page < input.maxPages; page++) {

@@ -10,12 +10,6 @@ import { tokenInstalledSignal } from './link';
 import { linkWorkflowId } from './link-types';
 import { OrganizationIdAttribute } from './search-attributes';
 
-/** The reconciler's activity options (local activities since `reconciler-local-activities`: workflows/reconciler-activities.ts). */
-const ACTIVITY_OPTIONS = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
-} as const;
-
 export interface ReconcileHandoffsInput {
   /** Hand-offs younger than this are left to the API, which may be making them right now (longer than its Temporal timeout). */
   graceMs: number;
@@ -49,7 +43,7 @@ export interface ReconcileHandoffsResult {
  * - A device import on which no batch has run is started as `device-import-<id>`, idempotent the same way.
  */
 export async function reconcileHandoffsWorkflow(input: ReconcileHandoffsInput): Promise<ReconcileHandoffsResult> {
-  const activities = reconcilerActivities<HandoffReconcilerActivities>(ACTIVITY_OPTIONS);
+  const activities = reconcilerActivities<HandoffReconcilerActivities>('30 seconds');
   const scope = { graceMs: input.graceMs, limit: input.limit, ...(input.orgId ? { orgId: input.orgId } : {}) };
   const result: ReconcileHandoffsResult = { installationsSignalled: 0, deviceActivitiesStarted: 0, deviceActivitiesAlreadyStarted: 0, deviceImportsStarted: 0, deviceImportsAlreadyStarted: 0 };
 

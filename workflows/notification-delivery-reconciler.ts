@@ -4,12 +4,6 @@ import { reconcilerActivities } from './reconciler-activities';
 import type { NotificationDeliveryReconcilerActivities } from '../activities/notification-delivery-reconciler-types';
 import { deliverNotificationWorkflow, deliverNotificationWorkflowId } from './deliver-notification';
 
-/** The reconciler's activity options (local activities since `reconciler-local-activities`: workflows/reconciler-activities.ts). */
-const ACTIVITY_OPTIONS = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
-} as const;
-
 export interface ReconcileNotificationDeliveriesInput {
   /** Notifications younger than this are left to the API, which is starting their delivery right now. */
   graceMs: number;
@@ -26,7 +20,7 @@ export interface ReconcileNotificationDeliveriesInput {
  * not started again (REJECT_DUPLICATE), so administrators are told once, never zero times.
  */
 export async function reconcileNotificationDeliveriesWorkflow(input: ReconcileNotificationDeliveriesInput): Promise<{ started: number; alreadyStarted: number }> {
-  const activities = reconcilerActivities<NotificationDeliveryReconcilerActivities>(ACTIVITY_OPTIONS);
+  const activities = reconcilerActivities<NotificationDeliveryReconcilerActivities>('30 seconds');
   const pending = await activities.listUndeliveredNotifications({ graceMs: input.graceMs, limit: input.limit, ...(input.orgId ? { orgId: input.orgId } : {}) });
   let started = 0;
   let alreadyStarted = 0;
